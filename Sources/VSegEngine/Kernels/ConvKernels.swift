@@ -1,0 +1,68 @@
+import CKernels
+import VSegCore
+
+/// Which convolution a geometry describes.
+public enum ConvKind: Sendable {
+    /// Dense conv, `groups >= 1` (groups == 1 takes the fast path).
+    case dense
+    /// Depthwise conv: `groups == inC`, `outC == inC * multiplier`.
+    case depthwise
+    /// Transposed conv; `padTop`/`padLeft` are cropped from the full output.
+    case transposed
+}
+
+/// The FP32 convolution kernels of the engine.
+///
+/// Use: at prepare, `pack…` the weights once and allocate `scratchFloats` floats
+/// per task that can run at the same time; per inference call `run` for every
+/// task in `0..<taskCount(…)` (tasks are independent and may run on any thread).
+/// `run` makes no heap allocation. Results do not depend on the task split.
+public enum ConvKernels {
+    /// "avx512" | "avx2" | "portable" (or "reference"), picked once from CPU
+    /// features. `VSEG_ISA=avx2|portable|reference` lowers it, for testing.
+    public static var isaName: String { selectedISA.name }
+
+    static let selectedISA: KernelISA = KernelISA.select()
+
+    public static func packDense(_ g: ConvGeometry, weights: UnsafePointer<Float>,
+                                 bias: UnsafePointer<Float>?) -> PackedConvWeights {
+        precondition(g.groups >= 1 && g.inC % g.groups == 0 && g.outC % g.groups == 0, "bad groups in \(g)")
+        return PackedConvWeights(kind: .dense, geometry: g, isa: selectedISA, weights: weights,
+                                 weightCount: g.outC * g.kH * g.kW * (g.inC / g.groups), bias: bias)
+    }
+
+    public static func packDepthwise(_ g: ConvGeometry, weights: UnsafePointer<Float>,
+                                     bias: UnsafePointer<Float>?) -> PackedConvWeights {
+        precondition(g.groups == g.inC && g.outC % g.inC == 0, "depthwise needs groups == inC, outC = inC * m: \(g)")
+        return PackedConvWeights(kind: .depthwise, geometry: g, isa: selectedISA, weights: weights,
+                                 weightCount: g.kH * g.kW * g.outC, bias: bias)
+    }
+
+    public static func packTransposed(_ g: ConvGeometry, weights: UnsafePointer<Float>,
+                                      bias: UnsafePointer<Float>?) -> PackedConvWeights {
+        precondition(g.groups >= 1 && g.inC % g.groups == 0 && g.outC % g.groups == 0, "bad groups in \(g)")
+        return PackedConvWeights(kind: .transposed, geometry: g, isa: selectedISA, weights: weights,
+                                 weightCount: g.outC * g.kH * g.kW * (g.inC / g.groups), bias: bias)
+    }
+
+    /// Floats of scratch one task needs; allocate once per concurrently running task.
+    public static func scratchFloats(_ g: ConvGeometry, kind: ConvKind) -> Int {
+        selectedISA.scratchFloats(g, kind: kind)
+    }
+
+    /// How many tasks to split one run into for `threads` worker threads.
+    public static func taskCount(_ g: ConvGeometry, kind: ConvKind, threads: Int) -> Int {
+        selectedISA.taskCount(g, kind: kind, threads: threads)
+    }
+
+    /// Computes task `task` of `taskCount` into `output` (NHWC). No heap allocation.
+    public static func run(_ g: ConvGeometry, kind: ConvKind, packed: PackedConvWeights,
+                           input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                           scratch: UnsafeMutablePointer<Float>, task: Int, taskCount: Int) {
+        precondition(packed.kind == kind && packed.geometry.outC == g.outC && packed.geometry.kH == g.kH
+                     && packed.geometry.kW == g.kW && packed.geometry.inC == g.inC,
+                     "packed weights were made for another conv")
+        packed.isa.run(g, packed: packed, input: input, output: output, scratch: scratch,
+                       task: task, taskCount: taskCount)
+    }
+}
