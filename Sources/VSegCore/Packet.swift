@@ -41,6 +41,25 @@ public final class SegmentationResult: @unchecked Sendable {
     /// Class id per pixel (`.classes` only; empty otherwise).
     public var labels: [UInt8]
 
+    // Source-resolution maps, filled by the segmentation stage (empty until
+    // `allocateSourceMaps`): what overlays and sinks draw with.
+    public private(set) var sourceWidth: Int = 0
+    public private(set) var sourceHeight: Int = 0
+    /// Per source pixel: `probability` upsampled bilinearly (letterbox undone) before any threshold.
+    public var sourceProbability: [Float] = []
+    /// Per source pixel: class id (`.classes`) or 1/0 for probability ≥ `threshold` (`.probability`).
+    public var sourceLabels: [UInt8] = []
+    /// The threshold `sourceLabels` used for `.probability` results.
+    public var threshold: Float = 0.5
+
+    /// Sizes the source-resolution maps (allocates; call once per geometry).
+    public func allocateSourceMaps(width: Int, height: Int) {
+        sourceWidth = width
+        sourceHeight = height
+        sourceProbability = [Float](repeating: 0, count: width * height)
+        sourceLabels = [UInt8](repeating: 0, count: width * height)
+    }
+
     public init(kind: Kind, width: Int, height: Int) {
         self.kind = kind
         self.width = width
