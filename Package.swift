@@ -27,9 +27,9 @@ let package = Package(
         // Swift modules
         .target(name: "VSegCore"),
         .target(name: "VSegKernelsAVX512", dependencies: ["VSegCore"],
-                swiftSettings: kernelRelease + [.unsafeFlags(["-Xcc", "-march=skylake-avx512", "-target-cpu", "skylake-avx512"])]),
+                swiftSettings: kernelRelease + [.define("VSEG_AVX512"), .unsafeFlags(["-Xcc", "-march=skylake-avx512", "-target-cpu", "skylake-avx512"])]),
         .target(name: "VSegKernelsAVX2", dependencies: ["VSegCore"],
-                swiftSettings: kernelRelease + [.unsafeFlags(["-Xcc", "-march=haswell", "-target-cpu", "haswell"])]),
+                swiftSettings: kernelRelease + [.define("VSEG_AVX2"), .unsafeFlags(["-Xcc", "-march=haswell", "-target-cpu", "haswell"])]),
         .target(name: "VSegKernelsPortable", dependencies: ["VSegCore"], swiftSettings: kernelRelease),
         .target(name: "VSegEngine",
                 dependencies: ["VSegCore", "CKernels", "VSegKernelsAVX512", "VSegKernelsAVX2", "VSegKernelsPortable"],

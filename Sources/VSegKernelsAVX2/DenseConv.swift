@@ -1,0 +1,1 @@
+../VSegKernelsShared/DenseConv.swift

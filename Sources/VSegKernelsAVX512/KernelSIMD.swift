@@ -1,0 +1,1 @@
+../VSegKernelsShared/KernelSIMD.swift

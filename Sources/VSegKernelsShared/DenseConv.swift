@@ -1,0 +1,109 @@
+import VSegCore
+
+// Shared kernel source (see KernelSIMD.swift): compiled once per ISA.
+//
+// Dense conv (groups == 1) as an indirect GEMM: M = batch * outH * outW output
+// pixels, N = outC, K = kH * kW * inC. No im2col: for each block of MR output
+// pixels the task writes kH * kW * MR pointers to input rows (a zero row for
+// padding) into its scratch, and the microkernel reads the input in place.
+// A 1x1 stride-1 conv is then a plain GEMM on the NHWC input (one tap).
+
+/// Pixel blocks whose row pointers are built at once; their panels are then
+/// swept over all of them, so each weight panel is reused from L1/L2 for
+/// `chunkBlocks * MR` pixels.
+@usableFromInline let chunkBlocks = 8
+
+/// The fast kernels of this ISA. Every entry takes an already-resolved NHWC geometry.
+public enum ISAConv {
+    public static var isa: String { kernelISAName }
+
+    /// Dense convs the fast path covers (others go to the reference twin).
+    public static func denseSupported(_ g: ConvGeometry) -> Bool { g.groups == 1 }
+
+    public static func densePackedFloats(_ g: ConvGeometry) -> Int {
+        ceilDiv(g.outC, NR) * (NR + g.kH * g.kW * g.inC * NR)
+    }
+
+    /// `weights`: OHWI `[outC, kH, kW, inC]`.
+    public static func packDense(_ g: ConvGeometry, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                 into dst: UnsafeMutablePointer<Float>) {
+        let taps = g.kH * g.kW, kc = g.inC
+        packPanels(n: g.outC, taps: taps, kc: kc, bias: bias, into: dst) { o, t, k in
+            weights[(o * taps + t) * kc + k]
+        }
+    }
+
+    public static func denseScratchFloats(_ g: ConvGeometry) -> Int {
+        pointerAreaFloats(chunkBlocks * MR * (g.kH * g.kW + 1)) + g.inC
+    }
+
+    static func denseGrid(_ g: ConvGeometry) -> (mBlocks: Int, nPanels: Int) {
+        (ceilDiv(g.batch * g.outH * g.outW, MR), ceilDiv(g.outC, NR))
+    }
+
+    public static func denseTaskCount(_ g: ConvGeometry, threads: Int) -> Int {
+        let (mb, np) = denseGrid(g)
+        return gridTaskCount(mBlocks: mb, nPanels: np, threads: threads)
+    }
+
+    /// Runs task `task` of `taskCount`; `packed` from `packDense`. No allocation.
+    public static func dense(_ g: ConvGeometry, packed: UnsafePointer<Float>, input: UnsafePointer<Float>,
+                             output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                             task: Int, taskCount: Int) {
+        let (mBlocks, nPanels) = denseGrid(g)
+        let (mRange, nRange) = gridSplit(mBlocks: mBlocks, nPanels: nPanels, tasks: taskCount, task: task)
+        if mRange.isEmpty || nRange.isEmpty { return }
+        let taps = g.kH * g.kW, kc = g.inC
+        let aPerBlock = taps * MR
+        let (area, rest) = pointerArea(scratch, count: chunkBlocks * MR * (taps + 1))
+        let aPtrs = area
+        let cPtrs = UnsafeMutableRawPointer(area + chunkBlocks * aPerBlock)
+            .bindMemory(to: UnsafeMutablePointer<Float>.self, capacity: chunkBlocks * MR)
+        let zero = rest
+        zero.initialize(repeating: 0, count: kc)
+        let zeroRow = UnsafePointer(zero)
+        let pixels = g.batch * g.outH * g.outW
+        let panelFloats = NR + taps * kc * NR
+        let hw = g.outH * g.outW
+
+        var mb = mRange.lowerBound
+        while mb < mRange.upperBound {
+            let count = min(chunkBlocks, mRange.upperBound - mb)
+            // Row pointers for `count` pixel blocks.
+            for blk in 0..<count {
+                let m0 = (mb + blk) * MR
+                let mr = min(MR, pixels - m0)
+                let a = aPtrs + blk * aPerBlock
+                for i in 0..<MR {
+                    let m = m0 + min(i, mr - 1)
+                    let b = m / hw, r = m - b * hw
+                    let oy = r / g.outW, ox = r - oy * g.outW
+                    cPtrs[blk * MR + i] = output + m * g.outC
+                    let inBatch = input + b * g.inH * g.inW * kc
+                    var t = 0
+                    for ky in 0..<g.kH {
+                        let iy = oy * g.strideH - g.padTop + ky * g.dilationH
+                        let rowOK = iy >= 0 && iy < g.inH
+                        for kx in 0..<g.kW {
+                            let ix = ox * g.strideW - g.padLeft + kx * g.dilationW
+                            a[t * MR + i] = (rowOK && ix >= 0 && ix < g.inW)
+                                ? inBatch + (iy * g.inW + ix) * kc : zeroRow
+                            t += 1
+                        }
+                    }
+                }
+            }
+            for panel in nRange {
+                let w = packed + panel * panelFloats
+                let n0 = panel * NR
+                let nr = min(NR, g.outC - n0)
+                for blk in 0..<count {
+                    let mr = min(MR, pixels - (mb + blk) * MR)
+                    gemmMicrokernel(mr: mr, nr: nr, taps: taps, kc: kc, a: aPtrs + blk * aPerBlock, w: w,
+                                    c: cPtrs + blk * MR, cOffset: n0, lo: g.outMin, hi: g.outMax)
+                }
+            }
+            mb += count
+        }
+    }
+}

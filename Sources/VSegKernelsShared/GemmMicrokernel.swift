@@ -1,0 +1,133 @@
+// Shared kernel source (see KernelSIMD.swift): compiled once per ISA.
+
+/// Indirect GEMM microkernel: `MR` output pixels x `NR` output channels.
+///
+/// - `a`: `taps * MR` row pointers, tap-major; row pointer `a[t * MR + i]` is the
+///   `kc` input channels that pixel `i` reads for tap `t` (a zero row for padding).
+///   Rows `mr..<MR` must still point at readable rows (callers repeat a valid one).
+/// - `w`: one packed panel: `NR` biases, then `taps * kc * NR` weights.
+/// - `c`: `MR` output row pointers; `NR` channels are written at `c[i] + cOffset`,
+///   only the first `nr` of them and only for rows `< mr`.
+@inline(__always) @usableFromInline
+func gemmMicrokernel(mr: Int, nr: Int, taps: Int, kc: Int,
+                     a: UnsafePointer<UnsafePointer<Float>>, w: UnsafePointer<Float>,
+                     c: UnsafePointer<UnsafeMutablePointer<Float>>, cOffset: Int,
+                     lo: Float, hi: Float) {
+    let b0 = load(w), b1 = load(w + VW)
+    var c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1
+    var c30 = b0, c31 = b1, c40 = b0, c41 = b1, c50 = b0, c51 = b1
+#if VSEG_AVX512
+    var c60 = b0, c61 = b1, c70 = b0, c71 = b1
+#endif
+    var wp = w + NR
+    var ap = a
+    for _ in 0..<taps {
+        let a0 = ap[0], a1 = ap[1], a2 = ap[2], a3 = ap[3], a4 = ap[4], a5 = ap[5]
+#if VSEG_AVX512
+        let a6 = ap[6], a7 = ap[7]
+#endif
+        ap += MR
+        var k = 0
+        while k < kc {
+            let w0 = load(wp), w1 = load(wp + VW)
+            wp += NR
+            var x = V(repeating: a0[k]); c00 = fma(c00, x, w0); c01 = fma(c01, x, w1)
+            x = V(repeating: a1[k]); c10 = fma(c10, x, w0); c11 = fma(c11, x, w1)
+            x = V(repeating: a2[k]); c20 = fma(c20, x, w0); c21 = fma(c21, x, w1)
+            x = V(repeating: a3[k]); c30 = fma(c30, x, w0); c31 = fma(c31, x, w1)
+            x = V(repeating: a4[k]); c40 = fma(c40, x, w0); c41 = fma(c41, x, w1)
+            x = V(repeating: a5[k]); c50 = fma(c50, x, w0); c51 = fma(c51, x, w1)
+#if VSEG_AVX512
+            x = V(repeating: a6[k]); c60 = fma(c60, x, w0); c61 = fma(c61, x, w1)
+            x = V(repeating: a7[k]); c70 = fma(c70, x, w0); c71 = fma(c71, x, w1)
+#endif
+            k &+= 1
+        }
+    }
+    let vlo = V(repeating: lo), vhi = V(repeating: hi)
+    storeTileRow(c[0] + cOffset, c00, c01, nr, vlo, vhi)
+    if mr > 1 { storeTileRow(c[1] + cOffset, c10, c11, nr, vlo, vhi) }
+    if mr > 2 { storeTileRow(c[2] + cOffset, c20, c21, nr, vlo, vhi) }
+    if mr > 3 { storeTileRow(c[3] + cOffset, c30, c31, nr, vlo, vhi) }
+    if mr > 4 { storeTileRow(c[4] + cOffset, c40, c41, nr, vlo, vhi) }
+    if mr > 5 { storeTileRow(c[5] + cOffset, c50, c51, nr, vlo, vhi) }
+#if VSEG_AVX512
+    if mr > 6 { storeTileRow(c[6] + cOffset, c60, c61, nr, vlo, vhi) }
+    if mr > 7 { storeTileRow(c[7] + cOffset, c70, c71, nr, vlo, vhi) }
+#endif
+}
+
+@inline(__always) @usableFromInline
+func storeTileRow(_ p: UnsafeMutablePointer<Float>, _ v0: V, _ v1: V, _ nr: Int, _ lo: V, _ hi: V) {
+    let x0 = clampV(v0, lo, hi), x1 = clampV(v1, lo, hi)
+    if nr == NR {
+        store(x0, p); store(x1, p + VW)
+    } else if nr > VW {
+        store(x0, p); storePartial(x1, p + VW, nr - VW)
+    } else {
+        storePartial(x0, p, nr)
+    }
+}
+
+/// Packs GEMM panels: for each group of `NR` output channels, `NR` biases then
+/// `taps * kc * NR` weights; `weight(o, t, k)` gives the source value. Channels
+/// past `n` are zero.
+@inline(__always) @usableFromInline
+func packPanels(n: Int, taps: Int, kc: Int, bias: UnsafePointer<Float>?, into dst: UnsafeMutablePointer<Float>,
+                weight: (_ o: Int, _ t: Int, _ k: Int) -> Float) {
+    let panelFloats = NR + taps * kc * NR
+    for panel in 0..<ceilDiv(n, NR) {
+        let base = dst + panel * panelFloats
+        for j in 0..<NR {
+            let o = panel * NR + j
+            base[j] = (o < n) ? (bias?[o] ?? 0) : 0
+            for t in 0..<taps {
+                for k in 0..<kc {
+                    base[NR + (t * kc + k) * NR + j] = (o < n) ? weight(o, t, k) : 0
+                }
+            }
+        }
+    }
+}
+
+/// Public entry for benchmarks: one pass of the microkernel over a plain GEMM
+/// `C[m x n] = A[m x k] * B + bias` with B packed by `ISAConv.packGemm`.
+public enum ISAGemm {
+    public static var tile: (mr: Int, nr: Int) { (MR, NR) }
+
+    public static func packedFloats(n: Int, k: Int) -> Int { ceilDiv(n, NR) * (NR + k * NR) }
+
+    /// `b`: `[k, n]` row-major.
+    public static func pack(n: Int, k: Int, b: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                            into dst: UnsafeMutablePointer<Float>) {
+        packPanels(n: n, taps: 1, kc: k, bias: bias, into: dst) { o, _, kk in b[kk * n + o] }
+    }
+
+    /// Floats of scratch `gemm` needs.
+    public static func scratchFloats() -> Int { pointerAreaFloats(2 * MR) }
+
+    /// `a`: `[m, k]` row-major, `c`: `[m, n]` row-major.
+    public static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, packed: UnsafePointer<Float>,
+                            c: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let (area, _) = pointerArea(scratch, count: 2 * MR)
+        let cRows = UnsafeMutableRawPointer(area + MR).bindMemory(to: UnsafeMutablePointer<Float>.self, capacity: MR)
+        let panelFloats = NR + k * NR
+        var m0 = 0
+        while m0 < m {
+            let mr = min(MR, m - m0)
+            for i in 0..<MR {
+                let row = m0 + min(i, mr - 1)
+                area[i] = a + row * k
+                cRows[i] = c + row * n
+            }
+            var n0 = 0, panel = 0
+            while n0 < n {
+                gemmMicrokernel(mr: mr, nr: min(NR, n - n0), taps: 1, kc: k, a: area,
+                                w: packed + panel * panelFloats, c: cRows, cOffset: n0,
+                                lo: -.infinity, hi: .infinity)
+                n0 += NR; panel += 1
+            }
+            m0 += MR
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import VSegCore
+
+// Shared kernel source (see KernelSIMD.swift): compiled once per ISA.
+//
+// Transposed conv in gather form, as an indirect GEMM per output phase.
+// Output pixel (oy, ox) receives input (iy, ix) through tap (ky, kx) when
+// oy + padTop = iy * strideH + ky * dilationH (same for x). For a fixed phase
+// (oy mod strideH, ox mod strideW) the set of taps that can contribute is fixed,
+// so the output is computed phase by phase: each phase is a dense indirect GEMM
+// over its pixels with only its own taps (a zero row where the input pixel falls
+// outside). Every output element is written once, bias included; nothing is
+// scattered or accumulated across tasks. Groups == 1 only.
+
+/// Taps of phase (py, px), in (ky, kx) order, passed to `body(t, ky, kx)`.
+@inline(__always) @usableFromInline
+func forEachPhaseTap(_ g: ConvGeometry, py: Int, px: Int, _ body: (Int, Int, Int) -> Void) {
+    var t = 0
+    for ky in 0..<g.kH where ((py + g.padTop - ky * g.dilationH) % g.strideH + g.strideH) % g.strideH == 0 {
+        for kx in 0..<g.kW where ((px + g.padLeft - kx * g.dilationW) % g.strideW + g.strideW) % g.strideW == 0 {
+            body(t, ky, kx); t += 1
+        }
+    }
+}
+
+@inline(__always) @usableFromInline
+func phaseTapCount(_ g: ConvGeometry, py: Int, px: Int) -> Int {
+    var n = 0
+    forEachPhaseTap(g, py: py, px: px) { _, _, _ in n += 1 }
+    return n
+}
+
+/// Output rows/columns of phase p along one axis.
+@inline(__always) @usableFromInline
+func phaseExtent(_ out: Int, _ stride: Int, _ p: Int) -> Int { p < out ? ceilDiv(out - p, stride) : 0 }
+
+extension ISAConv {
+    public static func transposedSupported(_ g: ConvGeometry) -> Bool { g.groups == 1 }
+
+    public static func transposedPackedFloats(_ g: ConvGeometry) -> Int {
+        var total = 0
+        for py in 0..<g.strideH {
+            for px in 0..<g.strideW {
+                total += ceilDiv(g.outC, NR) * (NR + phaseTapCount(g, py: py, px: px) * g.inC * NR)
+            }
+        }
+        return total
+    }
+
+    /// `weights`: OHWI `[outC, kH, kW, inC]`. Packed phase by phase (py major),
+    /// each as GEMM panels over that phase's taps.
+    public static func packTransposed(_ g: ConvGeometry, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                      into dst: UnsafeMutablePointer<Float>) {
+        var offset = 0
+        let kc = g.inC
+        for py in 0..<g.strideH {
+            for px in 0..<g.strideW {
+                // Map phase tap index -> kernel tap index, stack-free: recompute on demand.
+                let taps = phaseTapCount(g, py: py, px: px)
+                var tapIndex = [Int](repeating: 0, count: taps)  // prepare-time only
+                forEachPhaseTap(g, py: py, px: px) { t, ky, kx in tapIndex[t] = ky * g.kW + kx }
+                let kernelTaps = g.kH * g.kW
+                packPanels(n: g.outC, taps: taps, kc: kc, bias: bias, into: dst + offset) { o, t, k in
+                    weights[(o * kernelTaps + tapIndex[t]) * kc + k]
+                }
+                offset += ceilDiv(g.outC, NR) * (NR + taps * kc * NR)
+            }
+        }
+    }
+
+    public static func transposedScratchFloats(_ g: ConvGeometry) -> Int {
+        pointerAreaFloats(chunkBlocks * MR * (g.kH * g.kW + 1)) + g.inC
+    }
+
+    /// Pixel blocks per phase never straddle phases: block counts are summed.
+    static func transposedGrid(_ g: ConvGeometry) -> (mBlocks: Int, nPanels: Int) {
+        var blocks = 0
+        for py in 0..<g.strideH {
+            for px in 0..<g.strideW {
+                blocks += ceilDiv(g.batch * phaseExtent(g.outH, g.strideH, py) * phaseExtent(g.outW, g.strideW, px), MR)
+            }
+        }
+        return (blocks, ceilDiv(g.outC, NR))
+    }
+
+    public static func transposedTaskCount(_ g: ConvGeometry, threads: Int) -> Int {
+        let (mb, np) = transposedGrid(g)
+        return gridTaskCount(mBlocks: mb, nPanels: np, threads: threads)
+    }
+
+    public static func transposed(_ g: ConvGeometry, packed: UnsafePointer<Float>, input: UnsafePointer<Float>,
+                                  output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                                  task: Int, taskCount: Int) {
+        let (mBlocks, nPanels) = transposedGrid(g)
+        let (mRange, nRange) = gridSplit(mBlocks: mBlocks, nPanels: nPanels, tasks: taskCount, task: task)
+        if mRange.isEmpty || nRange.isEmpty { return }
+        let kc = g.inC
+        let maxTaps = g.kH * g.kW
+        let aPerBlock = maxTaps * MR
+        let (area, rest) = pointerArea(scratch, count: chunkBlocks * MR * (maxTaps + 1))
+        let cPtrs = UnsafeMutableRawPointer(area + chunkBlocks * aPerBlock)
+            .bindMemory(to: UnsafeMutablePointer<Float>.self, capacity: chunkBlocks * MR)
+        rest.initialize(repeating: 0, count: kc)
+        let zeroRow = UnsafePointer(rest)
+
+        // Walk phases in packing order; process the global blocks of each phase
+        // that fall in this task's range.
+        var phaseBlock0 = 0, phaseWeights = packed
+        for py in 0..<g.strideH {
+            for px in 0..<g.strideW {
+                let rowsP = phaseExtent(g.outH, g.strideH, py), colsP = phaseExtent(g.outW, g.strideW, px)
+                let pixelsP = g.batch * rowsP * colsP
+                let blocksP = ceilDiv(pixelsP, MR)
+                let taps = phaseTapCount(g, py: py, px: px)
+                let panelFloats = NR + taps * kc * NR
+                let lo = max(mRange.lowerBound, phaseBlock0), hi = min(mRange.upperBound, phaseBlock0 + blocksP)
+                var mb = lo
+                while mb < hi {
+                    let count = min(chunkBlocks, hi - mb)
+                    for blk in 0..<count {
+                        let q0 = (mb - phaseBlock0 + blk) * MR
+                        let mr = min(MR, pixelsP - q0)
+                        let a = area + blk * aPerBlock
+                        for i in 0..<MR {
+                            let q = q0 + min(i, mr - 1)
+                            let b = q / (rowsP * colsP), rq = q - b * rowsP * colsP
+                            let oy = py + (rq / colsP) * g.strideH, ox = px + (rq % colsP) * g.strideW
+                            cPtrs[blk * MR + i] = output + ((b * g.outH + oy) * g.outW + ox) * g.outC
+                            let inBatch = input + b * g.inH * g.inW * kc
+                            forEachPhaseTap(g, py: py, px: px) { t, ky, kx in
+                                let ny = oy + g.padTop - ky * g.dilationH, nx = ox + g.padLeft - kx * g.dilationW
+                                let iy = ny / g.strideH, ix = nx / g.strideW  // exact for this phase
+                                a[t * MR + i] = (ny >= 0 && nx >= 0 && iy < g.inH && ix < g.inW)
+                                    ? inBatch + (iy * g.inW + ix) * kc : zeroRow
+                            }
+                        }
+                    }
+                    for panel in nRange {
+                        let w = phaseWeights + panel * panelFloats
+                        let n0 = panel * NR
+                        let nr = min(NR, g.outC - n0)
+                        for blk in 0..<count {
+                            let mr = min(MR, pixelsP - (mb - phaseBlock0 + blk) * MR)
+                            gemmMicrokernel(mr: mr, nr: nr, taps: taps, kc: kc, a: area + blk * aPerBlock, w: w,
+                                            c: cPtrs + blk * MR, cOffset: n0, lo: g.outMin, hi: g.outMax)
+                        }
+                    }
+                    mb += count
+                }
+                phaseBlock0 += blocksP
+                phaseWeights += nPanels * panelFloats
+            }
+        }
+    }
+}
