@@ -27,4 +27,7 @@ static inline unsigned long vseg_c_vidioc_g_parm(void) { return VIDIOC_G_PARM; }
 static inline unsigned long vseg_c_vidioc_s_parm(void) { return VIDIOC_S_PARM; }
 static inline unsigned long vseg_c_vidioc_enum_framesizes(void) { return VIDIOC_ENUM_FRAMESIZES; }
 static inline unsigned long vseg_c_vidioc_enum_frameintervals(void) { return VIDIOC_ENUM_FRAMEINTERVALS; }
+static inline unsigned int vseg_c_pix_fmt_yuyv(void) { return V4L2_PIX_FMT_YUYV; }
+static inline unsigned int vseg_c_pix_fmt_mjpeg(void) { return V4L2_PIX_FMT_MJPEG; }
+static inline unsigned int vseg_c_pix_fmt_rgb24(void) { return V4L2_PIX_FMT_RGB24; }
 #endif

@@ -1,0 +1,77 @@
+import VSegCore
+
+/// What the user asks a camera for. The source negotiates the nearest mode the
+/// camera supports and says (through `MediaLog` and `V4L2Source.negotiation.notes`)
+/// whenever it differs.
+public struct V4L2Options: Codable, Sendable, Equatable {
+    /// What to ask the device to send.
+    public enum Format: String, Codable, Sendable, CaseIterable {
+        /// Raw YUYV 4:2:2, converted to RGB24 by vseg (BT.601 limited range). No compression
+        /// artefacts, but USB 2 bandwidth limits it to low resolutions at full frame rate.
+        case yuyv
+        /// Motion JPEG from the device, decoded to RGB24 by libv4l2: what most webcams
+        /// need for 720p/1080p at 30 fps.
+        case mjpeg
+        /// RGB24 as libv4l2 delivers it (native, or converted from whatever the device sends).
+        case rgb24
+    }
+
+    public var width: Int
+    public var height: Int
+    /// Frames per second.
+    public var fps: Double
+    /// Preferred device format; falls back to another one (and says so) when the camera lacks it.
+    public var format: Format
+    /// mmap buffers to request (the driver may grant a different count; at least 2 are needed).
+    public var bufferCount: Int
+    /// Seconds without any frame before `nextFrame()` fails with a timeout.
+    public var pollTimeout: Double
+    /// Consecutive EIO failures of DQBUF tolerated before giving up.
+    public var maxIORetries: Int
+    /// Stop (end of stream) after this many frames; nil: until interrupted.
+    public var maxFrames: Int?
+
+    public init(width: Int = 640, height: Int = 480, fps: Double = 30, format: Format = .yuyv,
+                bufferCount: Int = 4, pollTimeout: Double = 5, maxIORetries: Int = 5, maxFrames: Int? = nil) {
+        self.width = width; self.height = height; self.fps = fps; self.format = format
+        self.bufferCount = bufferCount; self.pollTimeout = pollTimeout
+        self.maxIORetries = maxIORetries; self.maxFrames = maxFrames
+    }
+
+    /// The camera part of the generic source options: width/height/frameRate,
+    /// `inputFormat` ("yuyv", "mjpeg", "rgb24"), `bufferCount`, `readTimeout` as the
+    /// poll timeout and `maxFrames`.
+    public init(_ source: SourceOptions) throws {
+        self.init()
+        if let w = source.width { width = w }
+        if let h = source.height { height = h }
+        if let f = source.frameRate { fps = f }
+        if let name = source.inputFormat {
+            guard let f = Format(rawValue: name.lowercased()) else {
+                throw MediaError.invalidOption(name: "inputFormat", value: name, expected: "yuyv, mjpeg or rgb24 for a camera")
+            }
+            format = f
+        }
+        bufferCount = source.bufferCount
+        pollTimeout = source.readTimeout
+        maxFrames = source.maxFrames
+        guard source.pixelFormat == .rgb24 else {
+            throw MediaError.invalidOption(name: "pixelFormat", value: source.pixelFormat.rawValue,
+                                           expected: "rgb24 (cameras deliver RGB24 frames)")
+        }
+        try validate()
+    }
+
+    /// Checks ranges; `V4L2Source` calls it before touching the device.
+    public func validate() throws {
+        if width <= 0 || width > 16384 { throw MediaError.invalidOption(name: "width", value: "\(width)", expected: "1...16384") }
+        if height <= 0 || height > 16384 { throw MediaError.invalidOption(name: "height", value: "\(height)", expected: "1...16384") }
+        if !(fps > 0 && fps <= 1000) { throw MediaError.invalidOption(name: "fps", value: "\(fps)", expected: "a rate in (0, 1000]") }
+        if bufferCount < 2 || bufferCount > 32 {
+            throw MediaError.invalidOption(name: "bufferCount", value: "\(bufferCount)", expected: "2...32")
+        }
+        if !(pollTimeout > 0) { throw MediaError.invalidOption(name: "pollTimeout", value: "\(pollTimeout)", expected: "seconds > 0") }
+        if maxIORetries < 0 { throw MediaError.invalidOption(name: "maxIORetries", value: "\(maxIORetries)", expected: ">= 0") }
+        if let n = maxFrames, n <= 0 { throw MediaError.invalidOption(name: "maxFrames", value: "\(n)", expected: "a positive count") }
+    }
+}

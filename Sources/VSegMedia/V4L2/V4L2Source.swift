@@ -1,0 +1,178 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CV4L2
+import VSegCore
+
+/// A V4L2 camera as a `FrameSource`: mmap streaming through libv4l2, RGB24 frames.
+///
+/// - Opens the node, checks it can stream video, negotiates the nearest mode to
+///   `V4L2Options` (logging every difference through `MediaLog`), then streams.
+/// - `nextFrame()` polls with short slices (so `interrupt()` and the timeout are
+///   prompt), dequeues, converts (YUYV in Swift, RGB24 as libv4l2 hands it),
+///   and gives the buffer straight back to the driver.
+/// - Timestamps are the driver's monotonic capture times in microseconds,
+///   counted from the first frame; `Frame.index` follows the driver's sequence
+///   numbers, so frames the driver dropped leave gaps.
+/// - EAGAIN is retried, EIO up to `maxIORetries` times in a row, ENODEV ends the
+///   stream with `V4L2Error.disconnected`.
+public final class V4L2Source: FrameSource {
+    public let info: SourceInfo
+    /// What was chosen and every way it differs from what was asked.
+    public let negotiation: V4L2Negotiation
+    public let notes: [String]
+    public let capabilities: V4L2Capabilities
+    /// mmap buffers the driver granted.
+    public var bufferCount: Int { capture.buffers.count }
+    /// Frames handed out so far.
+    public private(set) var framesDelivered = 0
+    /// Frames the driver skipped (gaps in its sequence numbers).
+    public private(set) var framesDroppedByDriver = 0
+    /// Buffers thrown away because the driver flagged them or they were short.
+    public private(set) var corruptFramesSkipped = 0
+
+    private let capture: V4L2Capture
+    private let options: V4L2Options
+    private let pool: PixelBufferPool
+    private let state = Lock()
+    private var interrupted = false
+    private var closed = false
+    private var firstMicros: Int64?
+    private var lastValue: Int64 = -1
+    private var firstSequence: UInt32?
+    private var lastIndex = -1
+    private var pendingError: Error?
+
+    /// Opens a real camera through libv4l2.
+    public convenience init(path: String, options: V4L2Options = V4L2Options()) throws {
+        try self.init(path: path, options: options, device: LibV4L2Device())
+    }
+
+    /// Opens `path` on any `V4L2Device` (a `SimulatedV4L2Device` in tests).
+    public init(path: String, options: V4L2Options, device: V4L2Device) throws {
+        try options.validate()
+        let handle = try V4L2Handle(path: path, device: device)
+        capture = try V4L2Capture(handle: handle, options: options)
+        self.options = options
+        negotiation = capture.negotiation
+        notes = capture.notes
+        capabilities = capture.capabilities
+        let rate = capture.interval.map { Rational(Int32(clamping: $0.denominator), Int32(clamping: $0.numerator)) } ?? Rational(0, 1)
+        info = SourceInfo(uri: path, width: capture.size.width, height: capture.size.height, pixelFormat: .rgb24,
+                          frameRate: rate, timeBase: Rational(1, 1_000_000), frameCount: nil, duration: nil,
+                          isLive: true, codec: negotiation.deviceFormat == .yuyv ? "rawvideo" : negotiation.deviceFormat == .rgb24 ? "rawvideo" : "mjpeg")
+        pool = PixelBufferPool(width: capture.size.width, height: capture.size.height, format: .rgb24,
+                               capacity: max(8, capture.buffers.count * 2))
+        for note in notes { MediaLog.info("\(path): \(note)") }
+    }
+
+    deinit { close() }
+
+    public func nextFrame() throws -> Frame? {
+        if let e = pendingError { pendingError = nil; throw e }
+        if state.withLock({ interrupted || closed }) { return nil }
+        if let max = options.maxFrames, framesDelivered >= max { return nil }
+        let limitNanos = UInt64(options.pollTimeout * 1e9)
+        var waitStart = Clock.nanos()
+        var ioFailures = 0
+        while true {
+            if state.withLock({ interrupted }) { return nil }
+            let waited = Clock.nanos() &- waitStart
+            if waited >= limitNanos { throw V4L2Error.timedOut(path: info.uri, seconds: options.pollTimeout) }
+            // Slices of at most 200 ms: the eventfd wakes a real device at once, and the
+            // slices bound the delay for devices that cannot be woken.
+            let slice = Int32(min(200, max(1, (limitNanos - waited) / 1_000_000)))
+            switch try capture.handle.poll(timeoutMilliseconds: slice) {
+            case .woken: return nil
+            case .timedOut: continue
+            case .ready: break
+            }
+            let buffer: v4l2_buffer
+            do {
+                buffer = try capture.dequeue()
+            } catch let e as V4L2Error where e.errno == EAGAIN {
+                continue
+            } catch let e as V4L2Error where e.errno == EIO {
+                ioFailures += 1
+                if ioFailures > options.maxIORetries {
+                    throw V4L2Error.ioFailed(path: info.uri, request: V4L2Request.dqbuf.name, attempts: ioFailures)
+                }
+                continue
+            }
+            if let frame = makeFrame(buffer) {
+                do { try capture.requeue(buffer) } catch { pendingError = error }
+                framesDelivered += 1
+                return frame
+            }
+            corruptFramesSkipped += 1
+            try capture.requeue(buffer)
+            waitStart = Clock.nanos()
+        }
+    }
+
+    /// Converts one dequeued buffer, or nil when the driver flagged it or it is short.
+    private func makeFrame(_ b: v4l2_buffer) -> Frame? {
+        let index = Int(b.index)
+        guard index < capture.buffers.count, b.flags & V4L2Const.bufFlagError == 0 else { return nil }
+        let mapped = capture.buffers[index]
+        let (w, h) = (capture.size.width, capture.size.height)
+        let bpp = capture.pixelFormat == .yuyv ? 2 : 3
+        let needed = capture.bytesPerLine * (h - 1) + w * bpp
+        guard Int(b.bytesused) >= needed, mapped.length >= needed else { return nil }
+
+        let out = pool.get()
+        if capture.pixelFormat == .yuyv {
+            YUYVConverter.convert(source: mapped.address, sourceStride: capture.bytesPerLine,
+                                  destination: out.data, destinationStride: out.rowBytes, width: w, height: h)
+        } else {
+            for row in 0..<h {
+                (out.data + row * out.rowBytes).copyMemory(from: mapped.address + row * capture.bytesPerLine, byteCount: w * 3)
+            }
+        }
+        let (timestamp, captureNanos) = timing(b)
+        return Frame(buffer: out, timestamp: Timestamp(value: timestamp, timeBase: info.timeBase),
+                     duration: capture.interval.map { Int64($0.numerator) * 1_000_000 / Int64(max(1, $0.denominator)) },
+                     index: frameIndex(b.sequence), captureNanos: captureNanos)
+    }
+
+    /// Microseconds since the first frame, strictly increasing, and the capture time
+    /// on the monotonic clock for latency stats. Drivers that do not stamp with
+    /// CLOCK_MONOTONIC get the dequeue time instead.
+    private func timing(_ b: v4l2_buffer) -> (Int64, UInt64) {
+        let driverMicros = Int64(b.timestamp.tv_sec) * 1_000_000 + Int64(b.timestamp.tv_usec)
+        let monotonic = b.flags & V4L2Const.bufFlagTimestampMask == V4L2Const.bufFlagTimestampMonotonic && driverMicros > 0
+        let now = Clock.nanos()
+        let micros = monotonic ? driverMicros : Int64(now / 1000)
+        let first = firstMicros ?? micros
+        firstMicros = first
+        var value = micros - first
+        if value <= lastValue { value = lastValue + 1 }
+        lastValue = value
+        return (value, monotonic ? UInt64(driverMicros) * 1000 : now)
+    }
+
+    /// The frame's index from the driver's sequence counter (gaps count drops).
+    private func frameIndex(_ sequence: UInt32) -> Int {
+        let first = firstSequence ?? sequence
+        firstSequence = first
+        var index = Int(sequence &- first)
+        if index <= lastIndex { index = lastIndex + 1 }
+        framesDroppedByDriver += index - lastIndex - 1
+        lastIndex = index
+        return index
+    }
+
+    public func interrupt() {
+        state.withLock { interrupted = true }
+        capture.handle.wake()
+    }
+
+    /// STREAMOFF, munmap and close. Idempotent; also runs on deinit.
+    public func close() {
+        let first = state.withLock { () -> Bool in
+            defer { closed = true }
+            return !closed
+        }
+        if first { capture.stop() }
+    }
+}
