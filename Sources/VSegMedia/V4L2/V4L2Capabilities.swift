@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CV4L2
 
 /// What QUERYCAP says about a device node.
@@ -47,7 +50,11 @@ public struct V4L2Capabilities: Equatable, Sendable {
     /// Runs QUERYCAP on an open handle.
     static func query(_ handle: V4L2Handle) throws -> V4L2Capabilities {
         var cap = v4l2_capability()
-        try handle.ioctl(.querycap, &cap)
+        do {
+            try handle.ioctl(.querycap, &cap)
+        } catch let e as V4L2Error where e.errno == ENOTTY || e.errno == EINVAL {
+            throw V4L2Error.notV4L2Device(path: handle.path)
+        }
         let caps = cap.capabilities & V4L2Const.capDeviceCaps != 0 ? cap.device_caps : cap.capabilities
         let v = cap.version
         return V4L2Capabilities(driver: V4L2Enumerator.cString(cap.driver), card: V4L2Enumerator.cString(cap.card),

@@ -12,6 +12,8 @@ public enum V4L2Error: UserFacingError, Equatable {
     case busy(path: String)
     /// The user may not open the node (EACCES/EPERM).
     case permissionDenied(path: String)
+    /// The path is not a V4L2 node at all (QUERYCAP is not understood).
+    case notV4L2Device(path: String)
     /// The node exists but is not a camera we can stream from (metadata node, output, radio...).
     case notACaptureDevice(path: String, capabilities: String)
     /// The camera can capture but not stream through mmap buffers.
@@ -37,6 +39,8 @@ public enum V4L2Error: UserFacingError, Equatable {
             return "\(path) is busy: another program is using it; close it or pick another device"
         case let .permissionDenied(path):
             return "\(path): permission denied; add your user to the 'video' group (sudo usermod -aG video $USER) and log in again"
+        case let .notV4L2Device(path):
+            return "\(path) is not a video4linux device; pass a camera node such as /dev/video0 (`ls /dev/video*`)"
         case let .notACaptureDevice(path, caps):
             return "\(path) is not a video capture device (it offers: \(caps)); cameras often have a second node for metadata, try the other /dev/videoN (`vseg probe` shows each one)"
         case let .noStreaming(path):

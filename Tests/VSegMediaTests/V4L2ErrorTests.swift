@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import XCTest
+import VSegCore
+@testable import VSegMedia
+
+final class V4L2ErrorTests: XCTestCase {
+    func testEAGAINIsRetried() throws {
+        let sim = SimulatedV4L2Device(script: [.dqbufError(EAGAIN), .dqbufError(EAGAIN), .frames(1)])
+        let src = try simulatedSource(sim)
+        let frame = try XCTUnwrap(src.nextFrame())
+        XCTAssertEqual(frame.index, 0)
+        XCTAssertEqual(sim.calls.filter { $0 == "VIDIOC_DQBUF" }.count, 3)
+    }
+
+    func testEIOWithinTheRetryBudgetIsRidden() throws {
+        let sim = SimulatedV4L2Device(script: [.dqbufError(EIO), .dqbufError(EIO), .dqbufError(EIO), .frames(2)])
+        let src = try simulatedSource(sim, V4L2Options(maxIORetries: 3))
+        XCTAssertNotNil(try src.nextFrame())
+        XCTAssertNotNil(try src.nextFrame())
+    }
+
+    func testRepeatedEIOGivesAnErrorAfterTheRetries() throws {
+        let sim = SimulatedV4L2Device(script: [.frames(1)] + Array(repeating: .dqbufError(EIO), count: 10))
+        let src = try simulatedSource(sim, V4L2Options(maxIORetries: 4))
+        XCTAssertNotNil(try src.nextFrame())
+        let error = v4l2Error { try src.nextFrame() }
+        XCTAssertEqual(error, .ioFailed(path: "/dev/video0", request: "VIDIOC_DQBUF", attempts: 5))
+        XCTAssertEqual(sim.calls.filter { $0 == "VIDIOC_DQBUF" }.count, 6)
+        XCTAssertTrue(error!.description.contains("/dev/video0"))
+        XCTAssertEqual(error!.exitCode, .input)
+    }
+
+    func testUnplugMidStreamDeliversEarlierFramesThenTheDisconnectError() throws {
+        let sim = SimulatedV4L2Device(script: [.frames(3), .unplug])
+        let src = try simulatedSource(sim)
+        var indices: [Int] = []
+        var failure: V4L2Error?
+        while failure == nil {
+            do {
+                guard let f = try src.nextFrame() else { break }
+                indices.append(f.index)
+            } catch let e as V4L2Error {
+                failure = e
+            }
+        }
+        XCTAssertEqual(indices, [0, 1, 2])
+        XCTAssertEqual(failure, .disconnected(path: "/dev/video0"))
+        XCTAssertTrue(failure!.description.hasPrefix("camera /dev/video0 was disconnected"), failure!.description)
+        src.close()
+        XCTAssertEqual(sim.mappedCount, 0, "buffers are unmapped even after the camera went away")
+        XCTAssertFalse(sim.isOpen)
+    }
+
+    func testBusyDeviceOnOpen() {
+        let sim = SimulatedV4L2Device()
+        sim.openError = EBUSY
+        let error = v4l2Error { try simulatedSource(sim) }
+        XCTAssertEqual(error, .busy(path: "/dev/video0"))
+        XCTAssertEqual(error?.description, "/dev/video0 is busy: another program is using it; close it or pick another device")
+    }
+
+    func testBusyWhenAnotherProgramStreams() {
+        // Many drivers let a second program open the node and refuse at S_FMT/REQBUFS.
+        let sim = SimulatedV4L2Device()
+        sim.failing["VIDIOC_S_FMT"] = EBUSY
+        XCTAssertEqual(v4l2Error { try simulatedSource(sim) }, .busy(path: "/dev/video0"))
+        XCTAssertFalse(sim.isOpen, "the node is closed again")
+    }
+
+    func testMissingDevice() {
+        let sim = SimulatedV4L2Device()
+        sim.openError = ENOENT
+        let error = v4l2Error { try simulatedSource(sim) }
+        XCTAssertEqual(error, .noSuchDevice(path: "/dev/video0"))
+        XCTAssertTrue(error!.description.hasPrefix("/dev/video0: no such device;"))
+        XCTAssertTrue(error!.description.contains("ls /dev/video*"))
+    }
+
+    func testPermissionDenied() {
+        let sim = SimulatedV4L2Device()
+        sim.openError = EACCES
+        let error = v4l2Error { try simulatedSource(sim) }
+        XCTAssertEqual(error, .permissionDenied(path: "/dev/video0"))
+        XCTAssertTrue(error!.description.contains("video' group"))
+    }
+
+    func testEINTRIsRetriedEverywhere() throws {
+        let sim = SimulatedV4L2Device()
+        sim.interruptions = ["open": 2, "VIDIOC_S_FMT": 1, "mmap": 1, "poll": 3, "VIDIOC_DQBUF": 2]
+        let src = try simulatedSource(sim)
+        XCTAssertNotNil(try src.nextFrame())
+        XCTAssertEqual(sim.calls.filter { $0 == "open" }.count, 3)
+        XCTAssertEqual(sim.interruptions.values.reduce(0, +), 0, "every scripted EINTR was consumed")
+    }
+
+    func testMetadataNodeIsNotACaptureDevice() {
+        let sim = SimulatedV4L2Device()
+        sim.capabilities = UInt32(0x0080_0000) | UInt32(0x0400_0000)  // META_CAPTURE | STREAMING
+        let error = v4l2Error { try simulatedSource(sim) }
+        XCTAssertEqual(error, .notACaptureDevice(path: "/dev/video0", capabilities: "metadata capture, streaming"))
+        XCTAssertTrue(error!.description.contains("try the other /dev/videoN"))
+    }
+
+    func testCaptureWithoutStreaming() {
+        let sim = SimulatedV4L2Device()
+        sim.capabilities = UInt32(0x1) | UInt32(0x0100_0000)  // VIDEO_CAPTURE | READWRITE
+        XCTAssertEqual(v4l2Error { try simulatedSource(sim) }, .noStreaming(path: "/dev/video0"))
+    }
+
+    func testNoFrameWithinThePollTimeout() throws {
+        let sim = SimulatedV4L2Device(script: [.frames(2), .stall])
+        let src = try simulatedSource(sim, V4L2Options(pollTimeout: 0.3))
+        XCTAssertNotNil(try src.nextFrame())
+        XCTAssertNotNil(try src.nextFrame())
+        let start = Clock.nanos()
+        XCTAssertEqual(v4l2Error { try src.nextFrame() }, .timedOut(path: "/dev/video0", seconds: 0.3))
+        let seconds = Double(Clock.nanos() - start) / 1e9
+        XCTAssertGreaterThanOrEqual(seconds, 0.29)
+        XCTAssertLessThan(seconds, 1.5)
+    }
+
+    func testSinglePollTimeoutsAreWaitedThrough() throws {
+        let sim = SimulatedV4L2Device(script: [.pollTimeout, .pollTimeout, .frames(1)])
+        let src = try simulatedSource(sim)
+        XCTAssertEqual(try src.nextFrame()?.index, 0)
+    }
+
+    func testOtherFailuresNameTheRequestAndReleaseEverything() {
+        let sim = SimulatedV4L2Device()
+        sim.failing["VIDIOC_STREAMON"] = ENOSPC
+        let error = v4l2Error { try simulatedSource(sim) }
+        XCTAssertEqual(error, .syscall(path: "/dev/video0", request: "VIDIOC_STREAMON", errno: ENOSPC))
+        XCTAssertTrue(error!.description.contains("VIDIOC_STREAMON failed: No space left on device"), error!.description)
+        XCTAssertEqual(sim.mappedCount, 0)
+        XCTAssertFalse(sim.isOpen)
+    }
+
+    func testTooFewBuffers() {
+        let sim = SimulatedV4L2Device()
+        sim.maxBuffers = 1
+        XCTAssertEqual(v4l2Error { try simulatedSource(sim) }, .tooFewBuffers(path: "/dev/video0", granted: 1))
+        XCTAssertFalse(sim.isOpen)
+    }
+
+    func testFrameRateRequestsRefusedByTheDriverAreNoted() throws {
+        let sim = SimulatedV4L2Device()
+        sim.failing["VIDIOC_S_PARM"] = ENOTTY
+        let src = try simulatedSource(sim)
+        XCTAssertTrue(src.notes.contains { $0.contains("does not take frame-rate requests") }, "\(src.notes)")
+        XCTAssertEqual(src.info.frameRate, Rational(0, 1))
+        XCTAssertNotNil(try src.nextFrame())
+    }
+
+    func testInvalidOptionsAreRejectedBeforeTouchingTheDevice() {
+        let sim = SimulatedV4L2Device()
+        XCTAssertThrowsError(try simulatedSource(sim, V4L2Options(bufferCount: 1))) { error in
+            XCTAssertEqual(error as? MediaError, .invalidOption(name: "bufferCount", value: "1", expected: "2...32"))
+        }
+        XCTAssertTrue(sim.calls.isEmpty)
+    }
+}
