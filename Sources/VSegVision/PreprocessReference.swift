@@ -30,12 +30,13 @@ public enum PreprocessReference {
                                policy: input.resize)
         let norm = try input.normalization(model: "reference")
         var out = [Float](repeating: 0, count: modelW * modelH * 3)
+        let columns = (0..<modelW).map { weights($0, srcCount: srcW, scale: t.scaleX, offset: t.offsetX) }
         for y in 0..<modelH {
             let cy = (Double(y) + 0.5 - t.offsetY) / t.scaleY
             let wy = weights(y, srcCount: srcH, scale: t.scaleY, offset: t.offsetY)
             for x in 0..<modelW {
                 let cx = (Double(x) + 0.5 - t.offsetX) / t.scaleX
-                let wx = weights(x, srcCount: srcW, scale: t.scaleX, offset: t.offsetX)
+                let wx = columns[x]
                 let inside = cx >= 0 && cx < Double(srcW) && cy >= 0 && cy < Double(srcH)
                 for m in 0..<3 {
                     // Model channel m reads source channel m, or 2 - m when the orders differ.
