@@ -1,0 +1,7 @@
+import ArgumentParser
+
+/// Every subcommand, in `vseg --help` order. One file per command.
+let commandList: [ParsableCommand.Type] = [
+    RunCommand.self,
+    ProbeCommand.self,
+]
