@@ -16,6 +16,10 @@ import VSegCore
 public func openSink(path: String, source: SourceInfo, options: SinkOptions = SinkOptions(),
                      audioFrom: FrameSource? = nil) throws -> FrameSink {
     try options.validate()
+    if options.container != nil {
+        let audio = options.copyAudio ? (audioFrom as? AudioPassthroughProvider)?.enableAudioPassthrough() : nil
+        return try EncodedVideoSink(path: path, source: source, options: options, audio: audio)
+    }
     switch sinkKind(for: path) {
     case .encoded:
         let audio = options.copyAudio ? (audioFrom as? AudioPassthroughProvider)?.enableAudioPassthrough() : nil
@@ -46,4 +50,15 @@ public func sinkKind(for path: String) -> SinkKind? {
         if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { return .png }
         return nil
     }
+}
+
+/// Same as `openSink(path:source:options:audioFrom:)` for callers that already
+/// took the source's `AudioPassthrough` (only encoded-video sinks use it).
+public func openSink(path: String, source: SourceInfo, options: SinkOptions = SinkOptions(),
+                     audio: AudioPassthrough?) throws -> FrameSink {
+    try options.validate()
+    if sinkKind(for: path) == .encoded || options.container != nil {
+        return try EncodedVideoSink(path: path, source: source, options: options, audio: options.copyAudio ? audio : nil)
+    }
+    return try openSink(path: path, source: source, options: options, audioFrom: nil)
 }

@@ -62,6 +62,9 @@ extension FFmpegSource {
                 pendingError = timedOut ? "timeout" : avErrorString(r)
             } else if let pb = inp.fmt?.pointee.pb, pb.pointee.error < 0 {
                 pendingError = avErrorString(pb.pointee.error)
+            } else if !indexFromPts, inp.stream.pointee.nb_frames > 0, videoPackets < Int(inp.stream.pointee.nb_frames) {
+                // The index promised more samples than the file holds: cut short.
+                pendingError = "the file ends after \(videoPackets) of \(inp.stream.pointee.nb_frames) video packets"
             }
             // Hand the decoder's buffered frames out before reporting anything.
             avcodec_send_packet(inp.dec, nil)
@@ -71,6 +74,10 @@ extension FFmpegSource {
         defer { av_packet_unref(packet) }
         let idx = packet.pointee.stream_index
         if idx == inp.videoIndex {
+            videoPackets += 1
+            if (packet.pointee.flags & AV_PKT_FLAG_CORRUPT) != 0 && !info.isLive && pendingError == nil {
+                corruptPackets += 1
+            }
             let s = avcodec_send_packet(inp.dec, packet)
             if s < 0 && s != vseg_averror_eagain() { corruptPackets += 1 }
         } else if idx == inp.audioIndex, let a = audio {

@@ -41,6 +41,8 @@ public final class FFmpegSource: FrameSource, AudioPassthroughProvider {
     /// Why a file stopped early; reported after the decoder has handed out its frames.
     var pendingError: String?
     var lastInPts: Int64?
+    /// Video packets demuxed (checked against the container's sample count at EOF).
+    var videoPackets = 0
     /// Live streams: output pts = input pts + offset, kept increasing across reconnects.
     var tsOffset: Int64 = 0
     var lastOutPts: Int64?
