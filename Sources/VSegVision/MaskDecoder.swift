@@ -30,8 +30,8 @@ public final class MaskDecoder {
     public var threshold: Float
     let pixelStride: Int, channelStride: Int
     // Per source column / row: the two output-grid neighbours and the weight of the second.
-    let x0: [Int32], x1: [Int32], wx: [Float]
-    let y0: [Int32], y1: [Int32], wy: [Float]
+    public let x0: [Int32], x1: [Int32], wx: [Float]
+    public let y0: [Int32], y1: [Int32], wy: [Float]
     private let row: UnsafeMutablePointer<Float>
 
     /// `outputShape` is the session's shape for this output: [1, H, W, C] (NHWC)

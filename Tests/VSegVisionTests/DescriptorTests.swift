@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import VSegCore
-@testable import VSegVision
+import VSegVision
 
 final class DescriptorTests: XCTestCase {
     func testBuiltinNamesAndNormalization() throws {

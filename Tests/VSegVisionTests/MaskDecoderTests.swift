@@ -1,6 +1,6 @@
 import XCTest
 import VSegCore
-@testable import VSegVision
+import VSegVision
 
 final class MaskDecoderTests: XCTestCase {
     /// A model mask that is linear in the model-input x coordinate is

@@ -1,6 +1,6 @@
 import XCTest
 import VSegCore
-@testable import VSegVision
+import VSegVision
 
 final class OverlayTests: XCTestCase {
     func testSoftBlendExactValues() {

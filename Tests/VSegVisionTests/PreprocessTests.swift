@@ -1,6 +1,6 @@
 import XCTest
 import VSegCore
-@testable import VSegVision
+import VSegVision
 
 final class PreprocessTests: XCTestCase {
     func randomImage(_ w: Int, _ h: Int, _ rng: inout SeededRandom) -> [UInt8] {
