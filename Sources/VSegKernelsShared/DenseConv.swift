@@ -74,11 +74,13 @@ public enum ISAConv {
                 let m0 = (mb + blk) * MR
                 let mr = min(MR, pixels - m0)
                 let a = aPtrs + blk * aPerBlock
-                for i in 0..<MR {
-                    let m = m0 + min(i, mr - 1)
-                    let b = m / hw, r = m - b * hw
-                    let oy = r / g.outW, ox = r - oy * g.outW
-                    cPtrs[blk * MR + i] = output + m * g.outC
+                let c = cPtrs + blk * MR
+                // One division per block, then walk the pixels.
+                var b = m0 / hw
+                var oy = (m0 - b * hw) / g.outW
+                var ox = m0 - b * hw - oy * g.outW
+                for i in 0..<mr {
+                    c[i] = output + (m0 + i) * g.outC
                     let inBatch = input + b * g.inH * g.inW * kc
                     var t = 0
                     for ky in 0..<g.kH {
@@ -91,6 +93,13 @@ public enum ISAConv {
                             t += 1
                         }
                     }
+                    ox += 1
+                    if ox == g.outW { ox = 0; oy += 1; if oy == g.outH { oy = 0; b += 1 } }
+                }
+                // Rows past the end repeat the last pixel (the microkernel reads, never writes them).
+                for i in mr..<MR {
+                    c[i] = c[mr - 1]
+                    for t in 0..<taps { a[t * MR + i] = a[t * MR + mr - 1] }
                 }
             }
             for panel in nRange {
@@ -99,8 +108,13 @@ public enum ISAConv {
                 let nr = min(NR, g.outC - n0)
                 for blk in 0..<count {
                     let mr = min(MR, pixels - (mb + blk) * MR)
-                    gemmMicrokernel(mr: mr, nr: nr, taps: taps, kc: kc, a: aPtrs + blk * aPerBlock, w: w,
-                                    c: cPtrs + blk * MR, cOffset: n0, lo: g.outMin, hi: g.outMax)
+                    if nr <= VW {
+                        gemmMicrokernel1(mr: mr, nr: nr, taps: taps, kc: kc, a: aPtrs + blk * aPerBlock, w: w,
+                                         c: cPtrs + blk * MR, cOffset: n0, lo: g.outMin, hi: g.outMax)
+                    } else {
+                        gemmMicrokernel(mr: mr, nr: nr, taps: taps, kc: kc, a: aPtrs + blk * aPerBlock, w: w,
+                                        c: cPtrs + blk * MR, cOffset: n0, lo: g.outMin, hi: g.outMax)
+                    }
                 }
             }
             mb += count

@@ -8,7 +8,7 @@
 /// - `w`: one packed panel: `NR` biases, then `taps * kc * NR` weights.
 /// - `c`: `MR` output row pointers; `NR` channels are written at `c[i] + cOffset`,
 ///   only the first `nr` of them and only for rows `< mr`.
-@inline(__always) @usableFromInline
+@inline(never) @usableFromInline
 func gemmMicrokernel(mr: Int, nr: Int, taps: Int, kc: Int,
                      a: UnsafePointer<UnsafePointer<Float>>, w: UnsafePointer<Float>,
                      c: UnsafePointer<UnsafeMutablePointer<Float>>, cOffset: Int,
@@ -57,7 +57,63 @@ func gemmMicrokernel(mr: Int, nr: Int, taps: Int, kc: Int,
 #endif
 }
 
-@inline(__always) @usableFromInline
+/// `gemmMicrokernel` for a last panel of at most one vector of channels
+/// (`nr <= VW`): half the FMAs, same packed layout (panel stride `NR`).
+@inline(never) @usableFromInline
+func gemmMicrokernel1(mr: Int, nr: Int, taps: Int, kc: Int,
+                      a: UnsafePointer<UnsafePointer<Float>>, w: UnsafePointer<Float>,
+                      c: UnsafePointer<UnsafeMutablePointer<Float>>, cOffset: Int,
+                      lo: Float, hi: Float) {
+    let b0 = load(w)
+    var c0 = b0, c1 = b0, c2 = b0, c3 = b0, c4 = b0, c5 = b0
+#if VSEG_AVX512
+    var c6 = b0, c7 = b0
+#endif
+    var wp = w + NR
+    var ap = a
+    for _ in 0..<taps {
+        let a0 = ap[0], a1 = ap[1], a2 = ap[2], a3 = ap[3], a4 = ap[4], a5 = ap[5]
+#if VSEG_AVX512
+        let a6 = ap[6], a7 = ap[7]
+#endif
+        ap += MR
+        var k = 0
+        while k < kc {
+            let w0 = load(wp)
+            wp += NR
+            c0 = fma(c0, V(repeating: a0[k]), w0)
+            c1 = fma(c1, V(repeating: a1[k]), w0)
+            c2 = fma(c2, V(repeating: a2[k]), w0)
+            c3 = fma(c3, V(repeating: a3[k]), w0)
+            c4 = fma(c4, V(repeating: a4[k]), w0)
+            c5 = fma(c5, V(repeating: a5[k]), w0)
+#if VSEG_AVX512
+            c6 = fma(c6, V(repeating: a6[k]), w0)
+            c7 = fma(c7, V(repeating: a7[k]), w0)
+#endif
+            k &+= 1
+        }
+    }
+    let vlo = V(repeating: lo), vhi = V(repeating: hi)
+    storeRow1(c[0] + cOffset, c0, nr, vlo, vhi)
+    if mr > 1 { storeRow1(c[1] + cOffset, c1, nr, vlo, vhi) }
+    if mr > 2 { storeRow1(c[2] + cOffset, c2, nr, vlo, vhi) }
+    if mr > 3 { storeRow1(c[3] + cOffset, c3, nr, vlo, vhi) }
+    if mr > 4 { storeRow1(c[4] + cOffset, c4, nr, vlo, vhi) }
+    if mr > 5 { storeRow1(c[5] + cOffset, c5, nr, vlo, vhi) }
+#if VSEG_AVX512
+    if mr > 6 { storeRow1(c[6] + cOffset, c6, nr, vlo, vhi) }
+    if mr > 7 { storeRow1(c[7] + cOffset, c7, nr, vlo, vhi) }
+#endif
+}
+
+@_transparent @usableFromInline
+func storeRow1(_ p: UnsafeMutablePointer<Float>, _ v: V, _ nr: Int, _ lo: V, _ hi: V) {
+    let x = clampV(v, lo, hi)
+    if nr == VW { store(x, p) } else { storePartial(x, p, nr) }
+}
+
+@_transparent @usableFromInline
 func storeTileRow(_ p: UnsafeMutablePointer<Float>, _ v0: V, _ v1: V, _ nr: Int, _ lo: V, _ hi: V) {
     let x0 = clampV(v0, lo, hi), x1 = clampV(v1, lo, hi)
     if nr == NR {

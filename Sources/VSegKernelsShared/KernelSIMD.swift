@@ -27,7 +27,7 @@
 @usableFromInline let MR = 6
 #endif
 
-@inline(__always) @usableFromInline
+@_transparent @usableFromInline
 func fma(_ acc: V, _ a: V, _ b: V) -> V {
 #if VSEG_AVX512 || VSEG_AVX2
     return acc.addingProduct(a, b)
@@ -36,7 +36,7 @@ func fma(_ acc: V, _ a: V, _ b: V) -> V {
 #endif
 }
 
-@inline(__always) @usableFromInline
+@_transparent @usableFromInline
 func fma(_ acc: Float, _ a: Float, _ b: Float) -> Float {
 #if VSEG_AVX512 || VSEG_AVX2
     return acc.addingProduct(a, b)
@@ -45,12 +45,12 @@ func fma(_ acc: Float, _ a: Float, _ b: Float) -> Float {
 #endif
 }
 
-@inline(__always) @usableFromInline
+@_transparent @usableFromInline
 func load(_ p: UnsafePointer<Float>) -> V {
     UnsafeRawPointer(p).loadUnaligned(as: V.self)
 }
 
-@inline(__always) @usableFromInline
+@_transparent @usableFromInline
 func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
 }
@@ -60,12 +60,17 @@ func storePartial(_ v: V, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
     for j in 0..<n { p[j] = v[j] }
 }
 
-@inline(__always) @usableFromInline
+@_transparent @usableFromInline
 func clampV(_ v: V, _ lo: V, _ hi: V) -> V {
-    v.replacing(with: lo, where: v .< lo).replacing(with: hi, where: v .> hi)
+    // The mutating `replace` form lowers to vmaxps/vminps; the non-mutating
+    // `replacing` did not.
+    var x = v
+    x.replace(with: lo, where: x .< lo)
+    x.replace(with: hi, where: x .> hi)
+    return x
 }
 
-@inline(__always) @usableFromInline
+@_transparent @usableFromInline
 func clampS(_ v: Float, _ lo: Float, _ hi: Float) -> Float {
     v < lo ? lo : (v > hi ? hi : v)
 }

@@ -68,7 +68,7 @@ extension ISAConv {
     }
 
     public static func transposedScratchFloats(_ g: ConvGeometry) -> Int {
-        pointerAreaFloats(chunkBlocks * MR * (g.kH * g.kW + 1)) + g.inC
+        pointerAreaFloats(chunkBlocks * MR * (g.kH * g.kW + 1)) + g.inC + g.kH + g.kW
     }
 
     /// Pixel blocks per phase never straddle phases: block counts are summed.
@@ -101,6 +101,9 @@ extension ISAConv {
             .bindMemory(to: UnsafeMutablePointer<Float>.self, capacity: chunkBlocks * MR)
         rest.initialize(repeating: 0, count: kc)
         let zeroRow = UnsafePointer(rest)
+        // Per phase: input row/column offset of each contributing kernel row/column.
+        let offY = UnsafeMutableRawPointer(rest + kc).bindMemory(to: Int32.self, capacity: g.kH + g.kW)
+        let offX = offY + g.kH
 
         // Walk phases in packing order; process the global blocks of each phase
         // that fall in this task's range.
@@ -110,7 +113,15 @@ extension ISAConv {
                 let rowsP = phaseExtent(g.outH, g.strideH, py), colsP = phaseExtent(g.outW, g.strideW, px)
                 let pixelsP = g.batch * rowsP * colsP
                 let blocksP = ceilDiv(pixelsP, MR)
-                let taps = phaseTapCount(g, py: py, px: px)
+                // iy = phase row + offY[j] for the j-th kernel row of this phase (exact division).
+                var nky = 0, nkx = 0
+                for ky in 0..<g.kH where ((py + g.padTop - ky * g.dilationH) % g.strideH + g.strideH) % g.strideH == 0 {
+                    offY[nky] = Int32((py + g.padTop - ky * g.dilationH) / g.strideH); nky += 1
+                }
+                for kx in 0..<g.kW where ((px + g.padLeft - kx * g.dilationW) % g.strideW + g.strideW) % g.strideW == 0 {
+                    offX[nkx] = Int32((px + g.padLeft - kx * g.dilationW) / g.strideW); nkx += 1
+                }
+                let taps = nky * nkx
                 let panelFloats = NR + taps * kc * NR
                 let lo = max(mRange.lowerBound, phaseBlock0), hi = min(mRange.upperBound, phaseBlock0 + blocksP)
                 var mb = lo
@@ -120,18 +131,31 @@ extension ISAConv {
                         let q0 = (mb - phaseBlock0 + blk) * MR
                         let mr = min(MR, pixelsP - q0)
                         let a = area + blk * aPerBlock
-                        for i in 0..<MR {
-                            let q = q0 + min(i, mr - 1)
-                            let b = q / (rowsP * colsP), rq = q - b * rowsP * colsP
-                            let oy = py + (rq / colsP) * g.strideH, ox = px + (rq % colsP) * g.strideW
-                            cPtrs[blk * MR + i] = output + ((b * g.outH + oy) * g.outW + ox) * g.outC
+                        let perImage = rowsP * colsP
+                        var b = q0 / perImage
+                        var row = (q0 - b * perImage) / colsP
+                        var col = q0 - b * perImage - row * colsP
+                        let c = cPtrs + blk * MR
+                        for i in 0..<mr {
+                            let oy = py + row * g.strideH, ox = px + col * g.strideW
+                            c[i] = output + ((b * g.outH + oy) * g.outW + ox) * g.outC
                             let inBatch = input + b * g.inH * g.inW * kc
-                            forEachPhaseTap(g, py: py, px: px) { t, ky, kx in
-                                let ny = oy + g.padTop - ky * g.dilationH, nx = ox + g.padLeft - kx * g.dilationW
-                                let iy = ny / g.strideH, ix = nx / g.strideW  // exact for this phase
-                                a[t * MR + i] = (ny >= 0 && nx >= 0 && iy < g.inH && ix < g.inW)
-                                    ? inBatch + (iy * g.inW + ix) * kc : zeroRow
+                            var t = 0
+                            for j in 0..<nky {
+                                let iy = row + Int(offY[j])
+                                let rowOK = iy >= 0 && iy < g.inH
+                                for l in 0..<nkx {
+                                    let ix = col + Int(offX[l])
+                                    a[t * MR + i] = (rowOK && ix >= 0 && ix < g.inW) ? inBatch + (iy * g.inW + ix) * kc : zeroRow
+                                    t += 1
+                                }
                             }
+                            col += 1
+                            if col == colsP { col = 0; row += 1; if row == rowsP { row = 0; b += 1 } }
+                        }
+                        for i in mr..<MR {
+                            c[i] = c[mr - 1]
+                            for t in 0..<taps { a[t * MR + i] = a[t * MR + mr - 1] }
                         }
                     }
                     for panel in nRange {
@@ -140,8 +164,13 @@ extension ISAConv {
                         let nr = min(NR, g.outC - n0)
                         for blk in 0..<count {
                             let mr = min(MR, pixelsP - (mb - phaseBlock0 + blk) * MR)
-                            gemmMicrokernel(mr: mr, nr: nr, taps: taps, kc: kc, a: area + blk * aPerBlock, w: w,
-                                            c: cPtrs + blk * MR, cOffset: n0, lo: g.outMin, hi: g.outMax)
+                            if nr <= VW {
+                                gemmMicrokernel1(mr: mr, nr: nr, taps: taps, kc: kc, a: area + blk * aPerBlock, w: w,
+                                                 c: cPtrs + blk * MR, cOffset: n0, lo: g.outMin, hi: g.outMax)
+                            } else {
+                                gemmMicrokernel(mr: mr, nr: nr, taps: taps, kc: kc, a: area + blk * aPerBlock, w: w,
+                                                c: cPtrs + blk * MR, cOffset: n0, lo: g.outMin, hi: g.outMax)
+                            }
                         }
                     }
                     mb += count
