@@ -164,12 +164,14 @@ enum ONNXConstantMath {
         var s = start, e = end
         if s < 0 { s = s &+ dim }
         if e < 0 { e = e &+ dim }
+        // Counts are written as (span - 1) / step + 1 so a huge step cannot overflow.
         if step > 0 {
             s = Swift.min(Swift.max(s, 0), dim); e = Swift.min(Swift.max(e, 0), dim)
-            return (s, step, e > s ? (e - s + step - 1) / step : 0)
+            return (s, step, e > s ? (e - s - 1) / step + 1 : 0)
         } else {
+            let back = step == Int.min ? Int.max : -step
             s = Swift.min(Swift.max(s, -1), dim - 1); e = Swift.min(Swift.max(e, -1), dim - 1)
-            return (s, step, s > e ? (s - e + (-step) - 1) / (-step) : 0)
+            return (s, -back, s > e ? (s - e - 1) / back + 1 : 0)
         }
     }
 }

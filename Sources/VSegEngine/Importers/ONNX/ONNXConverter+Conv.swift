@@ -82,7 +82,7 @@ extension ONNXConverter {
         let xs = logicalShape(x)
         guard xs.count == 4 else { throw invalid("Conv input must be rank 4, got \(xs)") }
         let group = n.int("group", 1)
-        guard group >= 1, m % group == 0, cg >= 1 else { throw invalid("group \(group) does not divide \(m) output channels") }
+        guard group >= 1, m >= 1, m % group == 0, cg >= 1 else { throw invalid("group \(group) does not divide \(m) output channels") }
         let cin = cg * group
         guard xs[1] == -1 || xs[1] == cin else { throw invalid("input has \(xs[1]) channels, weights expect \(cin)") }
         let a = try spatialAttrs(n, kernel: (kh, kw))
@@ -123,7 +123,7 @@ extension ONNXConverter {
         guard xs.count == 4 else { throw invalid("ConvTranspose input must be rank 4, got \(xs)") }
         let group = n.int("group", 1)
         let (cin, coutG, kh, kw) = (ws[0], ws[1], ws[2], ws[3])
-        guard group >= 1, cin % group == 0 else { throw invalid("group \(group) does not divide \(cin) input channels") }
+        guard group >= 1, cin >= 1, coutG >= 1, cin % group == 0 else { throw invalid("group \(group) does not divide \(cin) input channels") }
         guard xs[1] == -1 || xs[1] == cin else { throw invalid("input has \(xs[1]) channels, weights expect \(cin)") }
         let cout = coutG * group, cinG = cin / group
         let a = try spatialAttrs(n, kernel: (kh, kw))
@@ -201,7 +201,7 @@ extension ONNXConverter {
             params.append(p)
         }
         let c = params[0].count
-        guard params.allSatisfy({ $0.count == c }) else { throw invalid("BatchNormalization parameters differ in length") }
+        guard c >= 1, params.allSatisfy({ $0.count == c }) else { throw invalid("BatchNormalization parameters differ in length") }
         let xs = logicalShape(x)
         guard xs.count >= 2, xs[1] == -1 || xs[1] == c else { throw invalid("BatchNormalization over \(c) channels, input \(xs)") }
         let eps = n.float("epsilon", 1e-5)
