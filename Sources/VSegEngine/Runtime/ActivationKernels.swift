@@ -1,0 +1,141 @@
+/// Elementwise activation math shared by the unary op and the fused post-ops
+/// of conv/binary ops. Each activation is a small struct so the loops below are
+/// specialized per activation (no switch inside the inner loop).
+
+typealias F16 = SIMD16<Float>
+
+/// exp for 16 lanes: range reduction by ln2 and a degree-6 polynomial
+/// (Cephes expf coefficients); ~2 ulp over the clamped range.
+@inline(__always)
+func vexp(_ x0: F16) -> F16 {
+    let x = x0.clamped(lowerBound: F16(repeating: -87.3), upperBound: F16(repeating: 88.3))
+    let n = (x * 1.44269504088896341).rounded(.toNearestOrEven)
+    var r = x - n * 0.693359375
+    r = r + n * 2.12194440e-4
+    var p = F16(repeating: 1.9875691500e-4)
+    p = p * r + 1.3981999507e-3
+    p = p * r + 8.3334519073e-3
+    p = p * r + 4.1665795894e-2
+    p = p * r + 1.6666665459e-1
+    p = p * r + 5.0000001201e-1
+    p = p * (r * r) + r + 1
+    let bits = (SIMD16<Int32>(truncatingIfNeeded: SIMD16<Int32>(n)) &+ 127) &<< 23
+    return p * unsafeBitCast(bits, to: F16.self)
+}
+
+protocol ActivationFn {
+    func scalar(_ x: Float) -> Float
+    func vector(_ v: F16) -> F16
+}
+
+struct ClampFn: ActivationFn {
+    var lo: Float, hi: Float
+    @inline(__always) func scalar(_ x: Float) -> Float { Swift.min(Swift.max(x, lo), hi) }
+    @inline(__always) func vector(_ v: F16) -> F16 {
+        v.clamped(lowerBound: F16(repeating: lo), upperBound: F16(repeating: hi))
+    }
+}
+struct LeakyReluFn: ActivationFn {
+    var alpha: Float
+    @inline(__always) func scalar(_ x: Float) -> Float { x < 0 ? x * alpha : x }
+    @inline(__always) func vector(_ v: F16) -> F16 { v.replacing(with: v * alpha, where: v .< 0) }
+}
+struct SigmoidFn: ActivationFn {
+    @inline(__always) func scalar(_ x: Float) -> Float { vector(F16(repeating: x))[0] }
+    @inline(__always) func vector(_ v: F16) -> F16 { 1 / (1 + vexp(-v)) }
+}
+struct TanhFn: ActivationFn {
+    @inline(__always) func scalar(_ x: Float) -> Float { vector(F16(repeating: x))[0] }
+    @inline(__always) func vector(_ v: F16) -> F16 {
+        let c = v.clamped(lowerBound: F16(repeating: -9), upperBound: F16(repeating: 9))
+        let e = vexp(c * 2)
+        return (e - 1) / (e + 1)
+    }
+}
+struct HardSwishFn: ActivationFn {
+    @inline(__always) func scalar(_ x: Float) -> Float { x * Swift.min(Swift.max(x + 3, 0), 6) / 6 }
+    @inline(__always) func vector(_ v: F16) -> F16 {
+        v * (v + 3).clamped(lowerBound: F16(repeating: 0), upperBound: F16(repeating: 6)) / 6
+    }
+}
+struct HardSigmoidFn: ActivationFn {
+    var alpha: Float, beta: Float
+    @inline(__always) func scalar(_ x: Float) -> Float { Swift.min(Swift.max(alpha * x + beta, 0), 1) }
+    @inline(__always) func vector(_ v: F16) -> F16 {
+        (v * alpha + beta).clamped(lowerBound: F16(repeating: 0), upperBound: F16(repeating: 1))
+    }
+}
+
+@inline(__always)
+func mapFloats<F: ActivationFn>(_ f: F, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    let rs = UnsafeRawPointer(src), rd = UnsafeMutableRawPointer(dst)
+    while i + 16 <= n {
+        let v = rs.loadUnaligned(fromByteOffset: i * 4, as: F16.self)
+        rd.storeBytes(of: f.vector(v), toByteOffset: i * 4, as: F16.self)
+        i += 16
+    }
+    while i < n { dst[i] = f.scalar(src[i]); i += 1 }
+}
+
+extension Activation {
+    /// The clamp this activation is, if it is one (fusable into conv outputs).
+    var clampRange: (lo: Float, hi: Float)? {
+        switch self {
+        case .none: return (-.infinity, .infinity)
+        case .relu: return (0, .infinity)
+        case .relu6: return (0, 6)
+        case .reluN1To1: return (-1, 1)
+        case let .clip(lo, hi): return (lo, hi)
+        default: return nil
+        }
+    }
+
+    /// Plain scalar definition (the reference twin).
+    func reference(_ x: Float) -> Float {
+        switch self {
+        case .none: return x
+        case .relu: return Swift.max(x, 0)
+        case .relu6: return Swift.min(Swift.max(x, 0), 6)
+        case .reluN1To1: return Swift.min(Swift.max(x, -1), 1)
+        case let .clip(lo, hi): return Swift.min(Swift.max(x, lo), hi)
+        case let .leakyRelu(a): return x < 0 ? a * x : x
+        case .sigmoid: return Float(1 / (1 + libmExp(-Double(x))))
+        case .tanh: return Float(libmTanh(Double(x)))
+        case .hardSwish: return x * Swift.min(Swift.max(x + 3, 0), 6) / 6
+        case let .hardSigmoid(a, b): return Swift.min(Swift.max(a * x + b, 0), 1)
+        }
+    }
+
+    /// Vectorized `dst[i] = act(src[i])`; src may equal dst.
+    func apply(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        switch self {
+        case .none: if UnsafePointer(dst) != src { dst.update(from: src, count: n) }
+        case .relu, .relu6, .reluN1To1, .clip:
+            let r = clampRange!
+            mapFloats(ClampFn(lo: r.lo, hi: r.hi), src, dst, n)
+        case let .leakyRelu(a): mapFloats(LeakyReluFn(alpha: a), src, dst, n)
+        case .sigmoid: mapFloats(SigmoidFn(), src, dst, n)
+        case .tanh: mapFloats(TanhFn(), src, dst, n)
+        case .hardSwish: mapFloats(HardSwishFn(), src, dst, n)
+        case let .hardSigmoid(a, b): mapFloats(HardSigmoidFn(alpha: a, beta: b), src, dst, n)
+        }
+    }
+
+    /// Reference loop over a buffer.
+    func applyReference(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0 ..< n { dst[i] = reference(src[i]) }
+    }
+
+    var isIdentity: Bool { if case .none = self { return true }; return false }
+}
+
+#if canImport(Glibc)
+import Glibc
+@inline(__always) func libmExp(_ x: Double) -> Double { Glibc.exp(x) }
+@inline(__always) func libmTanh(_ x: Double) -> Double { Glibc.tanh(x) }
+#else
+import Darwin
+@inline(__always) func libmExp(_ x: Double) -> Double { Darwin.exp(x) }
+@inline(__always) func libmTanh(_ x: Double) -> Double { Darwin.tanh(x) }
+#endif

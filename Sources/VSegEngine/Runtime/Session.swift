@@ -1,0 +1,202 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import VSegCore
+
+/// Time spent in one node across `run()` calls (when profiling).
+public struct LayerTiming: Sendable, Codable {
+    public var name: String
+    public var op: String
+    public var totalNanoseconds: UInt64
+    public var calls: Int
+    public var meanMicroseconds: Double { calls > 0 ? Double(totalNanoseconds) / Double(calls) / 1000 : 0 }
+}
+
+/// A model prepared for one set of input shapes: graph optimized, memory
+/// planned, weights packed, kernels bound to their buffers. `run()` executes
+/// the nodes in order and allocates nothing. Shapes are in the internal layout
+/// (NHWC for rank 4); `graph.inputs/outputs[i].toSourceLayout` maps to the file's.
+/// Not thread-safe: one session per thread.
+public final class Session {
+    public let model: Model
+    /// The optimized graph this session runs.
+    public private(set) var graph: Graph
+    /// What the load-time passes did.
+    public private(set) var passReport = PassPipeline.Report()
+    private let pool: ThreadPool
+    private let profile: Bool
+    private var plan: MemoryPlan
+    private var arena: UnsafeMutableRawPointer
+    private var constBuffers: [Int: UnsafeMutableRawPointer] = [:]
+    private var prepared: [PreparedOp] = []
+    private var timings: UnsafeMutablePointer<UInt64>
+    private var calls = 0
+
+    /// `threads` <= 0: one per core.
+    public init(model: Model, threads: Int = 0, profile: Bool = false) throws {
+        self.model = model
+        self.profile = profile
+        pool = ThreadPool(threads: threads)
+        var shapes = model.sourceGraph.inputs.map { model.sourceGraph.tensors[$0.tensor].shape }
+        // An unknown batch means 1; other unknown dims need `reshape(inputShapes:)` or Model.load's inputShapes.
+        if model.graph.inputs.allSatisfy({ !model.graph.tensors[$0.tensor].shape.contains(-1) }) {
+            shapes = model.graph.inputs.map { model.graph.tensors[$0.tensor].shape }
+        } else {
+            shapes = shapes.map { s in s.enumerated().map { $0.offset == 0 && $0.element < 0 ? 1 : $0.element } }
+        }
+        (graph, passReport) = try PassPipeline.run(model.sourceGraph, inputShapes: shapes)
+        plan = MemoryPlan(graph: graph)
+        arena = .allocate(byteCount: max(plan.arenaBytes, 64), alignment: MemoryPlan.alignment)
+        timings = .allocate(capacity: 1)
+        try prepare()
+    }
+
+    deinit {
+        release()
+        timings.deallocate()
+    }
+
+    private func release() {
+        prepared = []
+        arena.deallocate()
+        for (_, p) in constBuffers { p.deallocate() }
+        constBuffers = [:]
+    }
+
+    /// Re-plans for new input shapes (internal layout, one per input).
+    public func reshape(inputShapes: [[Int]]) throws {
+        let (g, r) = try PassPipeline.run(model.sourceGraph, inputShapes: inputShapes)
+        release()
+        graph = g; passReport = r
+        plan = MemoryPlan(graph: graph)
+        arena = .allocate(byteCount: max(plan.arenaBytes, 64), alignment: MemoryPlan.alignment)
+        try prepare()
+    }
+
+    private func pointer(_ t: Int) -> UnsafeMutableRawPointer? {
+        if t < 0 { return nil }
+        if let s = plan.storageOf[t] { return arena + plan.storages[s].offset }
+        if let p = constBuffers[t] { return p }
+        guard let d = graph.tensors[t].data else { return nil }
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(d.count * d.dtype.byteSize, 64), alignment: MemoryPlan.alignment)
+        RawElements.write(d, to: p)
+        constBuffers[t] = p
+        return p
+    }
+
+    /// Conv weights and biases are packed from the constant data; no raw buffer needed.
+    private static func readsOnlyAtPrepare(_ op: Op, input k: Int) -> Bool {
+        switch op {
+        case .conv2D, .depthwiseConv2D, .transposeConv2D: return k >= 1
+        default: return false
+        }
+    }
+
+    private func prepare() throws {
+        var ops: [PreparedOp] = []
+        ops.reserveCapacity(graph.nodes.count)
+        for node in graph.nodes {
+            let ic = ShapeInference.inferContext(node, graph)
+            var inPtr: [UnsafeMutableRawPointer?] = []
+            for (k, t) in node.inputs.enumerated() {
+                inPtr.append(Self.readsOnlyAtPrepare(node.op, input: k) ? nil : pointer(t))
+            }
+            let outs = node.outputs.map { TensorMeta(shape: graph.tensors[$0].shape, dtype: graph.tensors[$0].dtype) }
+            let pc = PrepareContext(node: node, inputs: ic.inputs, outputs: outs, constants: ic.constants,
+                                    inPtr: inPtr, outPtr: node.outputs.map { pointer($0)! },
+                                    threads: pool.threadCount, reference: false)
+            pc.inputQuant = ic.inputQuant
+            pc.outputQuant = ic.outputQuant
+            ops.append(try OpRegistry.definition(for: node.op).prepare(pc))
+        }
+        for io in graph.outputs { _ = pointer(io.tensor) }
+        prepared = ops
+        timings.deallocate()
+        timings = .allocate(capacity: max(ops.count, 1))
+        timings.initialize(repeating: 0, count: max(ops.count, 1))
+        calls = 0
+    }
+
+    // MARK: running
+
+    /// Runs the model once on the current input buffers. No heap allocation.
+    public func run() throws {
+        if !profile {
+            for op in prepared { op.run(pool) }
+            return
+        }
+        var t0 = Self.now()
+        for (i, op) in prepared.enumerated() {
+            op.run(pool)
+            let t1 = Self.now()
+            timings[i] &+= t1 &- t0
+            t0 = t1
+        }
+        calls += 1
+    }
+
+    @inline(__always)
+    static func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    // MARK: inputs and outputs
+
+    public var inputCount: Int { graph.inputs.count }
+    public func inputShape(_ i: Int) -> [Int] { graph.tensors[graph.inputs[i].tensor].shape }
+    public func inputDType(_ i: Int) -> DType { graph.tensors[graph.inputs[i].tensor].dtype }
+
+    /// The buffer to fill before `run()` (float32 inputs).
+    public func input(_ i: Int) -> UnsafeMutableBufferPointer<Float> {
+        let t = graph.inputs[i].tensor
+        let n = graph.tensors[t].shape.reduce(1, *)
+        guard let p = pointer(t) else { preconditionFailure("input \(i) has no buffer") }
+        return UnsafeMutableBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: n)
+    }
+
+    public var outputCount: Int { graph.outputs.count }
+    public func outputShape(_ i: Int) -> [Int] { graph.tensors[graph.outputs[i].tensor].shape }
+    public func outputDType(_ i: Int) -> DType { graph.tensors[graph.outputs[i].tensor].dtype }
+
+    /// A float32 output after `run()`. Valid until the next `run()`/`reshape`.
+    public func output(_ i: Int) -> UnsafeBufferPointer<Float> {
+        precondition(outputDType(i) == .float32, "output \(i) is \(outputDType(i)); use outputRaw")
+        let raw = outputRaw(i)
+        return UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: Float.self), count: raw.count / 4)
+    }
+
+    public func outputRaw(_ i: Int) -> UnsafeRawBufferPointer {
+        let t = graph.outputs[i].tensor
+        let bytes = graph.tensors[t].shape.reduce(1, *) * graph.tensors[t].dtype.byteSize
+        guard let p = constBuffers[t] ?? plan.storageOf[t].map({ arena + plan.storages[$0].offset }) else {
+            preconditionFailure("output \(i) has no buffer")
+        }
+        return UnsafeRawBufferPointer(start: p, count: bytes)
+    }
+
+    /// High-water mark of the activation arena, in bytes.
+    public var peakActivationBytes: Int { plan.arenaBytes }
+    /// Activation bytes if no buffer were reused.
+    public var unsharedActivationBytes: Int { plan.unsharedBytes }
+    /// Threads `run()` uses.
+    public var threadCount: Int { pool.threadCount }
+
+    /// Per-node timings since the session was prepared (profile: true).
+    public var layerProfile: [LayerTiming] {
+        graph.nodes.enumerated().map { i, n in
+            LayerTiming(name: n.name, op: Self.profileName(n.op), totalNanoseconds: timings[i], calls: calls)
+        }
+    }
+
+    static func profileName(_ op: Op) -> String {
+        switch op {
+        case let .conv2D(a) where !a.activation.isIdentity: return "Conv2D+\(a.activation.name)"
+        case let .depthwiseConv2D(a, _) where !a.activation.isIdentity: return "DepthwiseConv2D+\(a.activation.name)"
+        case let .transposeConv2D(a, _) where !a.activation.isIdentity: return "TransposeConv2D+\(a.activation.name)"
+        case let .binary(_, a) where !a.isIdentity: return op.name + "+" + a.name
+        default: return op.name
+        }
+    }
+}
