@@ -10,6 +10,6 @@ import VSegCore
 public func openSource(uri: String, options: SourceOptions = SourceOptions()) throws -> FrameSource {
     try options.validate()
     if TestPatternSource.handles(uri) { return try TestPatternSource(uri: uri, options: options) }
-    // V4L2 dispatch goes here (owned by the V4L2 module).
+    if let camera = try V4L2Source.open(uri: uri, options: options) { return camera }
     return try FFmpegSource(uri: uri, options: options)
 }

@@ -1,4 +1,5 @@
 import XCTest
+import VSegCore
 @testable import VSegMedia
 
 /// Through the real libv4l2 path. There is no camera on CI machines, so these
@@ -19,5 +20,49 @@ final class V4L2RealDeviceTests: XCTestCase {
     func testANodeThatIsNotV4L2() {
         // /dev/null opens fine but does not understand QUERYCAP.
         XCTAssertEqual(v4l2Error { try V4L2Source(path: "/dev/null") }, .notV4L2Device(path: "/dev/null"))
+    }
+}
+
+/// Camera URIs through the shared `openSource` factory.
+final class V4L2FactoryTests: XCTestCase {
+    func testFactoryOpensCameraURIsWithV4L2() {
+        for uri in ["/dev/video99", "v4l2:///dev/video99"] {
+            XCTAssertThrowsError(try openSource(uri: uri)) { error in
+                XCTAssertEqual(error as? V4L2Error, .noSuchDevice(path: "/dev/video99"), uri)
+            }
+        }
+    }
+
+    func testSimulatedCameraIsPacedInRealTime() throws {
+        var options = SourceOptions()
+        options.width = 320
+        options.height = 240
+        options.frameRate = 30
+        let source = try openSource(uri: "v4l2sim:", options: options)
+        XCTAssertTrue(source is V4L2Source)
+        XCTAssertEqual(source.info.width, 320)
+        XCTAssertTrue(source.info.isLive)
+        let start = Clock.nanos()
+        for _ in 0..<4 { XCTAssertNotNil(try source.nextFrame()) }
+        // Frames 0...3 are due at 0, 33, 67 and 100 ms after STREAMON.
+        XCTAssertGreaterThanOrEqual(Double(Clock.nanos() - start) / 1e6, 95)
+        source.close()
+    }
+
+    func testCameraOptionsComeFromSourceOptions() throws {
+        var options = SourceOptions()
+        options.inputFormat = "mjpeg"
+        options.bufferCount = 3
+        options.maxFrames = 2
+        let v = try V4L2Options(options)
+        XCTAssertEqual(v.format, .mjpeg)
+        XCTAssertEqual(v.bufferCount, 3)
+        XCTAssertEqual(v.maxFrames, 2)
+        XCTAssertEqual(v.pollTimeout, options.readTimeout)
+        options.inputFormat = "h264"
+        XCTAssertThrowsError(try V4L2Options(options))
+        let unpaced = try XCTUnwrap(V4L2Source.open(uri: "v4l2sim:?unpaced", options: SourceOptions()))
+        XCTAssertNotNil(try unpaced.nextFrame())
+        XCTAssertNil(try V4L2Source.open(uri: "samples/bikes.mp4", options: SourceOptions()))
     }
 }

@@ -44,6 +44,8 @@ public final class SimulatedV4L2Device: V4L2Device {
     public var rowPadding = 0
     /// Driver timestamp of sequence 0, in microseconds of CLOCK_MONOTONIC.
     public var startMicros: Int64 = 1_000_000_000
+    /// Hold each frame back until its time at the negotiated rate, like a real camera.
+    public var realtime = false
 
     // How it misbehaves.
     /// open() fails with this errno (EBUSY, ENOENT, EACCES...).
@@ -76,6 +78,7 @@ public final class SimulatedV4L2Device: V4L2Device {
     private var mapped: [UnsafeMutableRawPointer: Int] = [:]
     var sequence: UInt32 = 0
     private var woken = false
+    private var streamStartNanos: UInt64?
 
     public init(formats: [V4L2FormatInfo] = SimulatedV4L2Pattern.typicalWebcam(), script: [Step] = []) {
         self.formats = formats
@@ -148,8 +151,22 @@ public final class SimulatedV4L2Device: V4L2Device {
         case .stall?:
             return waitForWake(timeoutMilliseconds)
         default:
-            return queue.isEmpty ? waitForWake(timeoutMilliseconds) : .ready
+            if queue.isEmpty { return waitForWake(timeoutMilliseconds) }
+            return realtime ? waitForFrameTime(timeoutMilliseconds) : .ready
         }
+    }
+
+    /// Real-time pacing: the next frame is due `sequence` intervals after STREAMON.
+    private func waitForFrameTime(_ milliseconds: Int32) -> V4L2PollResult {
+        let start = streamStartNanos ?? Clock.nanos()
+        streamStartNanos = start
+        let due = start + UInt64(sequence) * UInt64(interval.numerator) * 1_000_000_000 / UInt64(max(1, interval.denominator))
+        let now = Clock.nanos()
+        guard due > now else { return .ready }
+        let waitMs = (due - now + 999_999) / 1_000_000
+        if waitMs > UInt64(max(0, milliseconds)) { return waitForWake(milliseconds) }
+        let r = waitForWake(Int32(waitMs))
+        return r == .woken ? .woken : .ready
     }
 
     public func wake() {
@@ -187,6 +204,7 @@ public final class SimulatedV4L2Device: V4L2Device {
 
     func setStreaming(_ on: Bool) {
         isStreaming = on
+        streamStartNanos = nil
         if !on { queue = [] }
     }
 
