@@ -50,7 +50,8 @@ extension FFmpegSource {
         let network = uriScheme(openURI) != nil
         vseg_interrupt_arm(irq, network ? options.readTimeout : 0)
         let r = av_read_frame(inp.fmt, packet)
-        let timedOut = vseg_interrupt_timed_out(irq) != 0
+        // AVERROR_EXIT without interrupt() means our deadline fired somewhere inside avformat.
+        let timedOut = vseg_interrupt_timed_out(irq) != 0 || (r == vseg_averror_exit() && vseg_interrupt_is_triggered(irq) == 0)
         vseg_interrupt_arm(irq, 0)
         if r < 0 {
             if vseg_interrupt_is_triggered(irq) != 0 { done = true; return }
@@ -152,6 +153,7 @@ extension FFmpegSource {
     }
 
     private func reconnect(reason firstReason: String) throws {
+        input?.closeNow()  // the caller may still hold it; the port must be free for the reopen
         input = nil
         var reason = firstReason
         var delay = 0.25

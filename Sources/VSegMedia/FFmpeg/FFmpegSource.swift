@@ -57,7 +57,9 @@ public final class FFmpegSource: FrameSource, AudioPassthroughProvider {
         var dec: UnsafeMutablePointer<AVCodecContext>?
         var videoIndex: Int32 = -1
         var audioIndex: Int32 = -1
-        deinit {
+        deinit { closeNow() }
+        /// Releases the socket/file now, even while a caller still holds this object.
+        func closeNow() {
             avcodec_free_context(&dec)
             avformat_close_input(&fmt)
         }
@@ -111,6 +113,7 @@ public final class FFmpegSource: FrameSource, AudioPassthroughProvider {
 
     public func close() {
         audio?.markEnded()
+        input?.closeNow()
         input = nil
     }
 
