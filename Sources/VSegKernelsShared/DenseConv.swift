@@ -21,7 +21,7 @@ public enum ISAConv {
     public static func denseSupported(_ g: ConvGeometry) -> Bool { g.groups == 1 }
 
     public static func densePackedFloats(_ g: ConvGeometry) -> Int {
-        ceilDiv(g.outC, NR) * (NR + g.kH * g.kW * g.inC * NR)
+        ceilDiv(g.outC, panelWidth(g.outC)) * panelFloats(n: g.outC, taps: g.kH * g.kW, kc: g.inC)
     }
 
     /// `weights`: OHWI `[outC, kH, kW, inC]`.
@@ -38,7 +38,7 @@ public enum ISAConv {
     }
 
     static func denseGrid(_ g: ConvGeometry) -> (mBlocks: Int, nPanels: Int) {
-        (ceilDiv(g.batch * g.outH * g.outW, MR), ceilDiv(g.outC, NR))
+        (ceilDiv(g.batch * g.outH * g.outW, MR), ceilDiv(g.outC, panelWidth(g.outC)))
     }
 
     public static func denseTaskCount(_ g: ConvGeometry, threads: Int) -> Int {
@@ -63,7 +63,7 @@ public enum ISAConv {
         zero.initialize(repeating: 0, count: kc)
         let zeroRow = UnsafePointer(zero)
         let pixels = g.batch * g.outH * g.outW
-        let panelFloats = NR + taps * kc * NR
+        let panelSize = panelFloats(n: g.outC, taps: taps, kc: kc)
         let hw = g.outH * g.outW
 
         var mb = mRange.lowerBound
@@ -103,12 +103,15 @@ public enum ISAConv {
                 }
             }
             for panel in nRange {
-                let w = packed + panel * panelFloats
+                let w = packed + panel * panelSize
                 let n0 = panel * NR
                 let nr = min(NR, g.outC - n0)
                 for blk in 0..<count {
                     let mr = min(MR, pixels - (mb + blk) * MR)
-                    if nr <= VW {
+                    if g.outC == 1 {
+                        dotKernel(mr: mr, taps: taps, kc: kc, a: aPtrs + blk * aPerBlock, w: w,
+                                  c: cPtrs + blk * MR, cOffset: 0, lo: g.outMin, hi: g.outMax)
+                    } else if nr <= VW {
                         gemmMicrokernel1(mr: mr, nr: nr, taps: taps, kc: kc, a: aPtrs + blk * aPerBlock, w: w,
                                          c: cPtrs + blk * MR, cOffset: n0, lo: g.outMin, hi: g.outMax)
                     } else {

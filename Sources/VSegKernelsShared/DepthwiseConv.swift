@@ -4,8 +4,9 @@ import VSegCore
 //
 // Depthwise conv, direct on NHWC, vectorized over channels. Multiplier 1
 // only (outC == inC); a multiplier > 1 goes to the reference twin (none of the
-// MediaPipe models use one). Interior pixels of 3x3 and 5x5 kernels take an
-// unrolled path without bounds checks; borders and other kernels a general one.
+// MediaPipe models use one). Interior pixels (all taps inside the input) of any
+// kernel size take a path without bounds checks, four pixels per weight load;
+// border pixels a general one.
 
 /// Channels per work unit when rows alone are too few to split among tasks.
 @usableFromInline let dwChannelBlock = 4 * V.scalarCount
@@ -71,25 +72,24 @@ extension ISAConv {
             while c < cVecEnd {
                 let bias = load(packed + c)
                 let w = wBase + c
-                for ox in 0..<g.outW {
+                let dy = g.dilationH * rowStride, dx = g.dilationW * pixStride
+                // Columns [oxFirst, oxEnd) of a row with all kernel rows inside: no bounds checks.
+                if fullRows && oxEnd > oxFirst {
+                    let ix0 = oxFirst * g.strideW - g.padLeft
+                    dwInterior(k: (g.kH, g.kW), n: oxEnd - oxFirst, input: inImage + (iy0 * g.inW + ix0) * C + c,
+                               inStep: g.strideW * C, dy: dy, dx: dx, w: w, cp: cp, bias: bias,
+                               output: outRow + oxFirst * C + c, outStep: C, lo: lo, hi: hi)
+                }
+                for ox in 0..<g.outW where !(fullRows && ox >= oxFirst && ox < oxEnd) {
                     let ix0 = ox * g.strideW - g.padLeft
                     // Points at (iy0, ix0, c), possibly outside the image: only offset, never read there.
                     let base = inImage + (iy0 * g.inW + ix0) * C + c
                     var acc = bias
-                    if fullRows && ox >= oxFirst && ox < oxEnd && g.kH == g.kW && (g.kW == 3 || g.kW == 5) {
-                        if g.kW == 3 {
-                            acc = dwTaps(acc, base, w, k: 3, dy: g.dilationH * rowStride, dx: g.dilationW * pixStride, cp: cp)
-                        } else {
-                            acc = dwTaps(acc, base, w, k: 5, dy: g.dilationH * rowStride, dx: g.dilationW * pixStride, cp: cp)
-                        }
-                    } else {
-                        for ky in kyLo..<kyHi {
-                            for kx in 0..<g.kW {
-                                let ix = ix0 + kx * g.dilationW
-                                if ix < 0 || ix >= g.inW { continue }
-                                acc = fma(acc, load(base + ky * g.dilationH * rowStride + kx * g.dilationW * pixStride),
-                                          load(w + (ky * g.kW + kx) * cp))
-                            }
+                    for ky in kyLo..<kyHi {
+                        for kx in 0..<g.kW {
+                            let ix = ix0 + kx * g.dilationW
+                            if ix < 0 || ix >= g.inW { continue }
+                            acc = fma(acc, load(base + ky * dy + kx * dx), load(w + (ky * g.kW + kx) * cp))
                         }
                     }
                     store(clampV(acc, lo, hi), outRow + ox * C + c)
@@ -117,15 +117,49 @@ extension ISAConv {
     }
 }
 
-/// All `k x k` taps of one output vector; `k` is a literal at the call site so
-/// the loops unroll.
-@inline(__always) @usableFromInline
-func dwTaps(_ acc0: V, _ base: UnsafePointer<Float>, _ w: UnsafePointer<Float>, k: Int, dy: Int, dx: Int, cp: Int) -> V {
-    var acc = acc0
-    for ky in 0..<k {
-        for kx in 0..<k {
-            acc = fma(acc, load(base + ky * dy + kx * dx), load(w + (ky * k + kx) * cp))
+/// One channel vector of `n` consecutive interior output pixels (every tap
+/// inside the input). Four pixels per step share each weight load.
+@inline(never) @usableFromInline
+func dwInterior(k: (h: Int, w: Int), n: Int, input: UnsafePointer<Float>, inStep: Int, dy: Int, dx: Int,
+                w: UnsafePointer<Float>, cp: Int, bias: V, output: UnsafeMutablePointer<Float>, outStep: Int,
+                lo: V, hi: V) {
+    var x = 0
+    var inp = input, out = output
+    while x + 4 <= n {
+        var a0 = bias, a1 = bias, a2 = bias, a3 = bias
+        var wt = w
+        var row = inp
+        for _ in 0..<k.h {
+            var p = row
+            for _ in 0..<k.w {
+                let wv = load(wt)
+                a0 = fma(a0, load(p), wv)
+                a1 = fma(a1, load(p + inStep), wv)
+                a2 = fma(a2, load(p + 2 * inStep), wv)
+                a3 = fma(a3, load(p + 3 * inStep), wv)
+                wt += cp; p += dx
+            }
+            row += dy
         }
+        store(clampV(a0, lo, hi), out)
+        store(clampV(a1, lo, hi), out + outStep)
+        store(clampV(a2, lo, hi), out + 2 * outStep)
+        store(clampV(a3, lo, hi), out + 3 * outStep)
+        x += 4; inp += 4 * inStep; out += 4 * outStep
     }
-    return acc
+    while x < n {
+        var a0 = bias
+        var wt = w
+        var row = inp
+        for _ in 0..<k.h {
+            var p = row
+            for _ in 0..<k.w {
+                a0 = fma(a0, load(p), load(wt))
+                wt += cp; p += dx
+            }
+            row += dy
+        }
+        store(clampV(a0, lo, hi), out)
+        x += 1; inp += inStep; out += outStep
+    }
 }

@@ -125,25 +125,70 @@ func storeTileRow(_ p: UnsafeMutablePointer<Float>, _ v0: V, _ v1: V, _ nr: Int,
     }
 }
 
-/// Packs GEMM panels: for each group of `NR` output channels, `NR` biases then
-/// `taps * kc * NR` weights; `weight(o, t, k)` gives the source value. Channels
-/// past `n` are zero.
+/// Output channels per packed panel: `NR`, except a single-channel conv (mask
+/// heads, one-class logits), which is packed as one contiguous dot-product row.
+@inline(__always) @usableFromInline
+func panelWidth(_ n: Int) -> Int { n == 1 ? 1 : NR }
+
+@inline(__always) @usableFromInline
+func panelFloats(n: Int, taps: Int, kc: Int) -> Int { panelWidth(n) * (1 + taps * kc) }
+
+/// Packs GEMM panels: for each group of `panelWidth(n)` output channels, the
+/// biases then `taps * kc` rows of weights; `weight(o, t, k)` gives the source
+/// value. Channels past `n` are zero.
 @inline(__always) @usableFromInline
 func packPanels(n: Int, taps: Int, kc: Int, bias: UnsafePointer<Float>?, into dst: UnsafeMutablePointer<Float>,
                 weight: (_ o: Int, _ t: Int, _ k: Int) -> Float) {
-    let panelFloats = NR + taps * kc * NR
-    for panel in 0..<ceilDiv(n, NR) {
-        let base = dst + panel * panelFloats
-        for j in 0..<NR {
-            let o = panel * NR + j
+    let width = panelWidth(n)
+    let size = panelFloats(n: n, taps: taps, kc: kc)
+    for panel in 0..<ceilDiv(n, width) {
+        let base = dst + panel * size
+        for j in 0..<width {
+            let o = panel * width + j
             base[j] = (o < n) ? (bias?[o] ?? 0) : 0
             for t in 0..<taps {
                 for k in 0..<kc {
-                    base[NR + (t * kc + k) * NR + j] = (o < n) ? weight(o, t, k) : 0
+                    base[width + (t * kc + k) * width + j] = (o < n) ? weight(o, t, k) : 0
                 }
             }
         }
     }
+}
+
+/// Single output channel: per pixel a dot product of its tap rows with the
+/// packed weight row (`w`: bias, then `taps * kc` weights), vectorized along
+/// the input channels. Same `a`/`c` conventions as `gemmMicrokernel`.
+@inline(never) @usableFromInline
+func dotKernel(mr: Int, taps: Int, kc: Int, a: UnsafePointer<UnsafePointer<Float>>, w: UnsafePointer<Float>,
+               c: UnsafePointer<UnsafeMutablePointer<Float>>, cOffset: Int, lo: Float, hi: Float) {
+    let kv = kc / VW * VW
+    for i in 0..<mr {
+        var acc = V(repeating: 0)
+        var s: Float = 0
+        var wt = w + 1
+        for t in 0..<taps {
+            let p = a[t * MR + i]
+            var k = 0
+            while k < kv { acc = fma(acc, load(p + k), load(wt + k)); k &+= VW }
+            while k < kc { s = fma(s, p[k], wt[k]); k &+= 1 }
+            wt += kc
+        }
+        c[i][cOffset] = clampS(w[0] + (horizontalSum(acc) + s), lo, hi)
+    }
+}
+
+@_transparent @usableFromInline
+func horizontalSum(_ v: V) -> Float {
+#if VSEG_AVX512
+    let v8 = v.lowHalf + v.highHalf
+    let v4 = v8.lowHalf + v8.highHalf
+#elseif VSEG_AVX2
+    let v4 = v.lowHalf + v.highHalf
+#else
+    let v4 = v
+#endif
+    let v2 = v4.lowHalf + v4.highHalf
+    return v2[0] + v2[1]
 }
 
 /// Public entry for benchmarks: one pass of the microkernel over a plain GEMM
@@ -151,7 +196,7 @@ func packPanels(n: Int, taps: Int, kc: Int, bias: UnsafePointer<Float>?, into ds
 public enum ISAGemm {
     public static var tile: (mr: Int, nr: Int) { (MR, NR) }
 
-    public static func packedFloats(n: Int, k: Int) -> Int { ceilDiv(n, NR) * (NR + k * NR) }
+    public static func packedFloats(n: Int, k: Int) -> Int { ceilDiv(n, panelWidth(n)) * panelFloats(n: n, taps: 1, kc: k) }
 
     /// `b`: `[k, n]` row-major.
     public static func pack(n: Int, k: Int, b: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
@@ -167,7 +212,7 @@ public enum ISAGemm {
                             c: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let (area, _) = pointerArea(scratch, count: 2 * MR)
         let cRows = UnsafeMutableRawPointer(area + MR).bindMemory(to: UnsafeMutablePointer<Float>.self, capacity: MR)
-        let panelFloats = NR + k * NR
+        let size = panelFloats(n: n, taps: 1, kc: k)
         var m0 = 0
         while m0 < m {
             let mr = min(MR, m - m0)
@@ -176,10 +221,13 @@ public enum ISAGemm {
                 area[i] = a + row * k
                 cRows[i] = c + row * n
             }
+            if n == 1 {
+                dotKernel(mr: mr, taps: 1, kc: k, a: area, w: packed, c: cRows, cOffset: 0, lo: -.infinity, hi: .infinity)
+            }
             var n0 = 0, panel = 0
-            while n0 < n {
+            while n0 < n && n > 1 {
                 gemmMicrokernel(mr: mr, nr: min(NR, n - n0), taps: 1, kc: k, a: area,
-                                w: packed + panel * panelFloats, c: cRows, cOffset: n0,
+                                w: packed + panel * size, c: cRows, cOffset: n0,
                                 lo: -.infinity, hi: .infinity)
                 n0 += NR; panel += 1
             }

@@ -40,7 +40,7 @@ extension ISAConv {
         var total = 0
         for py in 0..<g.strideH {
             for px in 0..<g.strideW {
-                total += ceilDiv(g.outC, NR) * (NR + phaseTapCount(g, py: py, px: px) * g.inC * NR)
+                total += ceilDiv(g.outC, panelWidth(g.outC)) * panelFloats(n: g.outC, taps: phaseTapCount(g, py: py, px: px), kc: g.inC)
             }
         }
         return total
@@ -62,7 +62,7 @@ extension ISAConv {
                 packPanels(n: g.outC, taps: taps, kc: kc, bias: bias, into: dst + offset) { o, t, k in
                     weights[(o * kernelTaps + tapIndex[t]) * kc + k]
                 }
-                offset += ceilDiv(g.outC, NR) * (NR + taps * kc * NR)
+                offset += ceilDiv(g.outC, panelWidth(g.outC)) * panelFloats(n: g.outC, taps: taps, kc: kc)
             }
         }
     }
@@ -79,7 +79,7 @@ extension ISAConv {
                 blocks += ceilDiv(g.batch * phaseExtent(g.outH, g.strideH, py) * phaseExtent(g.outW, g.strideW, px), MR)
             }
         }
-        return (blocks, ceilDiv(g.outC, NR))
+        return (blocks, ceilDiv(g.outC, panelWidth(g.outC)))
     }
 
     public static func transposedTaskCount(_ g: ConvGeometry, threads: Int) -> Int {
@@ -122,7 +122,7 @@ extension ISAConv {
                     offX[nkx] = Int32((px + g.padLeft - kx * g.dilationW) / g.strideW); nkx += 1
                 }
                 let taps = nky * nkx
-                let panelFloats = NR + taps * kc * NR
+                let panelSize = panelFloats(n: g.outC, taps: taps, kc: kc)
                 let lo = max(mRange.lowerBound, phaseBlock0), hi = min(mRange.upperBound, phaseBlock0 + blocksP)
                 var mb = lo
                 while mb < hi {
@@ -159,12 +159,15 @@ extension ISAConv {
                         }
                     }
                     for panel in nRange {
-                        let w = phaseWeights + panel * panelFloats
+                        let w = phaseWeights + panel * panelSize
                         let n0 = panel * NR
                         let nr = min(NR, g.outC - n0)
                         for blk in 0..<count {
                             let mr = min(MR, pixelsP - (mb - phaseBlock0 + blk) * MR)
-                            if nr <= VW {
+                            if g.outC == 1 {
+                                dotKernel(mr: mr, taps: taps, kc: kc, a: area + blk * aPerBlock, w: w,
+                                          c: cPtrs + blk * MR, cOffset: 0, lo: g.outMin, hi: g.outMax)
+                            } else if nr <= VW {
                                 gemmMicrokernel1(mr: mr, nr: nr, taps: taps, kc: kc, a: area + blk * aPerBlock, w: w,
                                                  c: cPtrs + blk * MR, cOffset: n0, lo: g.outMin, hi: g.outMax)
                             } else {
@@ -176,7 +179,7 @@ extension ISAConv {
                     mb += count
                 }
                 phaseBlock0 += blocksP
-                phaseWeights += nPanels * panelFloats
+                phaseWeights += nPanels * panelSize
             }
         }
     }

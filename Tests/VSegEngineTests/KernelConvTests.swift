@@ -37,6 +37,8 @@ final class KernelConvTests: XCTestCase {
         cases.append(conv(5, 5, 33, 1, k: 5, pads: (2, 1, 2, 1)))
         cases.append(conv(3, 3, 7, 7, k: 3, pads: (1, 1, 1, 1), clamp: (0, 6)))
         cases.append(conv(12, 10, 16, 24, k: 3, pads: (1, 1, 1, 1), clamp: (0, .infinity), batch: 2))
+        // One output channel (dot-product path), with channel tails around the vector width.
+        for ci in [1, 5, 16, 20, 33] { cases.append(conv(5, 6, ci, 1, k: 3, pads: (1, 1, 1, 1), clamp: (-0.5, 0.5))) }
         for g in cases { check(g, kind: .dense, rng: &rng) }
     }
 
@@ -72,6 +74,8 @@ final class KernelConvTests: XCTestCase {
             cases.append(transposed(3, 4, ci, co, k: 4, stride: 2, crop: (1, 1, 1, 1)))
         }
         cases.append(transposed(5, 5, 8, 16, k: 2, stride: 2, batch: 2))
+        cases.append(transposed(9, 7, 16, 1, k: 2, stride: 2, batch: 2))  // selfie mask head shape, smaller
+        cases.append(transposed(5, 4, 20, 1, k: 4, stride: 2, crop: (1, 1, 1, 1)))
         cases.append(transposed(4, 3, 7, 9, k: 3, stride: 2, crop: (1, 1, 1, 1), outputPadding: 1))
         cases.append(transposed(3, 3, 5, 6, k: 1, stride: 2))  // phases with no taps: bias only
         cases.append(transposed(4, 4, 6, 10, k: 3, stride: 1, crop: (1, 1, 1, 1)))
