@@ -161,3 +161,35 @@ final class V4L2ErrorTests: XCTestCase {
         XCTAssertTrue(sim.calls.isEmpty)
     }
 }
+
+final class V4L2RecoveryTests: XCTestCase {
+    func testDamagedFramesAreSkippedNotDelivered() throws {
+        let sim = SimulatedV4L2Device(script: [.frames(1), .damaged(2), .frames(1)])
+        let src = try simulatedSource(sim)
+        XCTAssertEqual(try src.nextFrame()?.index, 0)
+        XCTAssertEqual(try src.nextFrame()?.index, 3, "frames 1 and 2 were damaged")
+        XCTAssertEqual(src.corruptFramesSkipped, 2)
+    }
+
+    func testOnlyDamagedFramesEndsWithAnError() throws {
+        let sim = SimulatedV4L2Device(script: [.damaged(1_000_000)])
+        sim.realtime = true
+        let src = try simulatedSource(sim, V4L2Options(pollTimeout: 0.3))
+        guard case let .onlyDamagedFrames(path, seconds, skipped)? = v4l2Error({ try src.nextFrame() }) else {
+            return XCTFail("expected onlyDamagedFrames")
+        }
+        XCTAssertEqual(path, "/dev/video0")
+        XCTAssertEqual(seconds, 0.3)
+        XCTAssertGreaterThan(skipped, 5)
+    }
+
+    func testEIOThatTurnsOutToBeAnUnplugIsReportedAsDisconnect() throws {
+        // UVC fails DQBUF with EIO first and only later answers ENODEV.
+        let sim = SimulatedV4L2Device(script: [.frames(2)] + Array(repeating: .dqbufError(EIO), count: 20))
+        let src = try simulatedSource(sim, V4L2Options(maxIORetries: 2))
+        XCTAssertNotNil(try src.nextFrame())
+        XCTAssertNotNil(try src.nextFrame())
+        sim.failing["VIDIOC_QUERYCAP"] = ENODEV
+        XCTAssertEqual(v4l2Error { try src.nextFrame() }, .disconnected(path: "/dev/video0"))
+    }
+}

@@ -168,10 +168,13 @@ extension SimulatedV4L2Device {
 
     private func dequeueBuffer(_ b: inout v4l2_buffer) throws {
         guard isStreaming else { throw V4L2Errno(EINVAL) }
+        var damaged = false
         while let step = script.first {
             switch step {
             case .frames(let n) where n <= 0: script.removeFirst(); continue
             case .frames(let n): script[0] = .frames(n - 1)
+            case .damaged(let n) where n <= 0: script.removeFirst(); continue
+            case .damaged(let n): script[0] = .damaged(n - 1); damaged = true
             case .dqbufError(let code): script.removeFirst(); throw V4L2Errno(code)
             case .dropped(let n): script.removeFirst(); sequence &+= UInt32(n); continue
             case .pollTimeout, .stall: throw V4L2Errno(EAGAIN)
@@ -187,7 +190,7 @@ extension SimulatedV4L2Device {
         b.index = UInt32(i)
         b.bytesused = UInt32(bytesPerLine * size.height)
         b.length = UInt32(buffers[i].length)
-        b.flags = V4L2Const.bufFlagTimestampMonotonic
+        b.flags = V4L2Const.bufFlagTimestampMonotonic | (damaged ? V4L2Const.bufFlagError : 0)
         b.field = UInt32(V4L2_FIELD_NONE.rawValue)
         b.sequence = sequence
         b.timestamp = timeval(tv_sec: Int(micros / 1_000_000), tv_usec: Int(micros % 1_000_000))

@@ -18,6 +18,8 @@ public final class SimulatedV4L2Device: V4L2Device {
     public enum Step: Equatable, Sendable {
         /// Deliver this many frames.
         case frames(Int)
+        /// Deliver this many frames flagged V4L2_BUF_FLAG_ERROR (damaged in transfer).
+        case damaged(Int)
         /// The next DQBUF fails once with this errno (EAGAIN, EIO, ...).
         case dqbufError(Int32)
         /// The next poll times out at once.

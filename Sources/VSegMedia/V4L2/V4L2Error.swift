@@ -26,6 +26,8 @@ public enum V4L2Error: UserFacingError, Equatable {
     case disconnected(path: String)
     /// No frame within the poll timeout.
     case timedOut(path: String, seconds: Double)
+    /// Frames kept coming but every one was flagged as damaged or short.
+    case onlyDamagedFrames(path: String, seconds: Double, skipped: Int)
     /// The driver kept failing with EIO.
     case ioFailed(path: String, request: String, attempts: Int)
     /// Any other failing call, with its errno.
@@ -53,6 +55,8 @@ public enum V4L2Error: UserFacingError, Equatable {
             return "camera \(path) was disconnected; plug it back in and start again"
         case let .timedOut(path, seconds):
             return "camera \(path) sent no frame for \(Self.format(seconds)) s; check the cable and lighting (some cameras stall in the dark), or raise the poll timeout"
+        case let .onlyDamagedFrames(path, seconds, skipped):
+            return "camera \(path) sent only damaged frames for \(Self.format(seconds)) s (\(skipped) skipped); replug it, use a shorter or USB 2-only cable, or ask for a lower resolution or format mjpeg"
         case let .ioFailed(path, request, attempts):
             return "camera \(path): \(request) failed with an I/O error \(attempts) times in a row; replug the camera or try a lower resolution/frame rate"
         case let .syscall(path, request, code):

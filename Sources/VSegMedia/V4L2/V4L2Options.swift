@@ -30,17 +30,21 @@ public struct V4L2Options: Codable, Sendable, Equatable {
     public var maxIORetries: Int
     /// Stop (end of stream) after this many frames; nil: until interrupted.
     public var maxFrames: Int?
+    /// Pixel format of the frames handed out: rgb24, bgr24, gray8, or yuyv422
+    /// (the camera's own bytes, no conversion; needs a YUYV capture).
+    public var output: PixelFormat
 
     public init(width: Int = 640, height: Int = 480, fps: Double = 30, format: Format = .yuyv,
-                bufferCount: Int = 4, pollTimeout: Double = 5, maxIORetries: Int = 5, maxFrames: Int? = nil) {
+                bufferCount: Int = 4, pollTimeout: Double = 5, maxIORetries: Int = 5, maxFrames: Int? = nil,
+                output: PixelFormat = .rgb24) {
         self.width = width; self.height = height; self.fps = fps; self.format = format
         self.bufferCount = bufferCount; self.pollTimeout = pollTimeout
-        self.maxIORetries = maxIORetries; self.maxFrames = maxFrames
+        self.maxIORetries = maxIORetries; self.maxFrames = maxFrames; self.output = output
     }
 
     /// The camera part of the generic source options: width/height/frameRate,
     /// `inputFormat` ("yuyv", "mjpeg", "rgb24"), `bufferCount`, `readTimeout` as the
-    /// poll timeout and `maxFrames`.
+    /// poll timeout, `maxFrames` and `pixelFormat` as the output format.
     public init(_ source: SourceOptions) throws {
         self.init()
         if let w = source.width { width = w }
@@ -55,10 +59,8 @@ public struct V4L2Options: Codable, Sendable, Equatable {
         bufferCount = source.bufferCount
         pollTimeout = source.readTimeout
         maxFrames = source.maxFrames
-        guard source.pixelFormat == .rgb24 else {
-            throw MediaError.invalidOption(name: "pixelFormat", value: source.pixelFormat.rawValue,
-                                           expected: "rgb24 (cameras deliver RGB24 frames)")
-        }
+        output = source.pixelFormat
+        if output == .yuyv422 && source.inputFormat == nil { format = .yuyv }
         try validate()
     }
 
@@ -72,6 +74,9 @@ public struct V4L2Options: Codable, Sendable, Equatable {
         }
         if !(pollTimeout > 0) { throw MediaError.invalidOption(name: "pollTimeout", value: "\(pollTimeout)", expected: "seconds > 0") }
         if maxIORetries < 0 { throw MediaError.invalidOption(name: "maxIORetries", value: "\(maxIORetries)", expected: ">= 0") }
+        if ![.rgb24, .bgr24, .gray8, .yuyv422].contains(output) {
+            throw MediaError.invalidOption(name: "pixelFormat", value: output.rawValue, expected: "rgb24, bgr24, gray8 or yuyv422 for a camera")
+        }
         if let n = maxFrames, n <= 0 { throw MediaError.invalidOption(name: "maxFrames", value: "\(n)", expected: "a positive count") }
     }
 }

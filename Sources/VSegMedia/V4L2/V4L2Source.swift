@@ -4,7 +4,8 @@ import Glibc
 import CV4L2
 import VSegCore
 
-/// A V4L2 camera as a `FrameSource`: mmap streaming through libv4l2, RGB24 frames.
+/// A V4L2 camera as a `FrameSource`: mmap streaming through libv4l2, RGB24 frames
+/// (or BGR24, gray8, raw YUYV: `V4L2Options.output`).
 ///
 /// - Opens the node, checks it can stream video, negotiates the nearest mode to
 ///   `V4L2Options` (logging every difference through `MediaLog`), then streams.
@@ -34,6 +35,7 @@ public final class V4L2Source: FrameSource {
     private let capture: V4L2Capture
     private let options: V4L2Options
     private let pool: PixelBufferPool
+    private let converter: V4L2FrameConverter
     private let state = Lock()
     private var interrupted = false
     private var closed = false
@@ -57,11 +59,18 @@ public final class V4L2Source: FrameSource {
         negotiation = capture.negotiation
         notes = capture.notes
         capabilities = capture.capabilities
+        converter = V4L2FrameConverter(capture: capture.pixelFormat, output: options.output, width: capture.size.width,
+                                       height: capture.size.height, sourceStride: capture.bytesPerLine)
+        guard V4L2FrameConverter.outputs(for: capture.pixelFormat).contains(options.output) else {
+            capture.stop()
+            throw MediaError.invalidOption(name: "pixelFormat", value: options.output.rawValue,
+                                           expected: "rgb24, bgr24 or gray8 (\(path) sends \(capture.pixelFormat), not YUYV)")
+        }
         let rate = capture.interval.map { Rational(Int32(clamping: $0.denominator), Int32(clamping: $0.numerator)) } ?? Rational(0, 1)
-        info = SourceInfo(uri: path, width: capture.size.width, height: capture.size.height, pixelFormat: .rgb24,
+        info = SourceInfo(uri: path, width: capture.size.width, height: capture.size.height, pixelFormat: options.output,
                           frameRate: rate, timeBase: Rational(1, 1_000_000), frameCount: nil, duration: nil,
-                          isLive: true, codec: negotiation.deviceFormat == .yuyv ? "rawvideo" : negotiation.deviceFormat == .rgb24 ? "rawvideo" : "mjpeg")
-        pool = PixelBufferPool(width: capture.size.width, height: capture.size.height, format: .rgb24,
+                          isLive: true, codec: negotiation.deviceFormat == .mjpeg || negotiation.deviceFormat == .jpeg ? "mjpeg" : "rawvideo")
+        pool = PixelBufferPool(width: capture.size.width, height: capture.size.height, format: options.output,
                                capacity: max(8, capture.buffers.count * 2))
         for note in notes { MediaLog.info("\(path): \(note)") }
     }
@@ -73,12 +82,18 @@ public final class V4L2Source: FrameSource {
         if state.withLock({ interrupted || closed }) { return nil }
         if let max = options.maxFrames, framesDelivered >= max { return nil }
         let limitNanos = UInt64(options.pollTimeout * 1e9)
-        var waitStart = Clock.nanos()
+        let waitStart = Clock.nanos()
         var ioFailures = 0
+        var skippedThisWait = 0
         while true {
             if state.withLock({ interrupted }) { return nil }
             let waited = Clock.nanos() &- waitStart
-            if waited >= limitNanos { throw V4L2Error.timedOut(path: info.uri, seconds: options.pollTimeout) }
+            if waited >= limitNanos {
+                if skippedThisWait > 0 {
+                    throw V4L2Error.onlyDamagedFrames(path: info.uri, seconds: options.pollTimeout, skipped: skippedThisWait)
+                }
+                throw V4L2Error.timedOut(path: info.uri, seconds: options.pollTimeout)
+            }
             // Slices of at most 200 ms: the eventfd wakes a real device at once, and the
             // slices bound the delay for devices that cannot be woken.
             let slice = Int32(min(200, max(1, (limitNanos - waited) / 1_000_000)))
@@ -95,8 +110,11 @@ public final class V4L2Source: FrameSource {
             } catch let e as V4L2Error where e.errno == EIO {
                 ioFailures += 1
                 if ioFailures > options.maxIORetries {
+                    try confirmDeviceIsThere()
                     throw V4L2Error.ioFailed(path: info.uri, request: V4L2Request.dqbuf.name, attempts: ioFailures)
                 }
+                // A short pause: a queue in error state makes poll return at once.
+                usleep(UInt32(min(ioFailures, 5)) * 10_000)
                 continue
             }
             if let frame = makeFrame(buffer) {
@@ -104,10 +122,17 @@ public final class V4L2Source: FrameSource {
                 framesDelivered += 1
                 return frame
             }
+            // Damaged frames are not progress: a camera that only sends those times out.
             corruptFramesSkipped += 1
+            skippedThisWait += 1
             try capture.requeue(buffer)
-            waitStart = Clock.nanos()
         }
+    }
+
+    /// After repeated EIO: an unplugged UVC camera fails DQBUF with EIO before its node
+    /// goes away, so ask QUERYCAP, which answers ENODEV (-> `.disconnected`) once it has.
+    private func confirmDeviceIsThere() throws {
+        _ = try V4L2Capabilities.query(capture.handle)
     }
 
     /// Converts one dequeued buffer, or nil when the driver flagged it or it is short.
@@ -115,20 +140,10 @@ public final class V4L2Source: FrameSource {
         let index = Int(b.index)
         guard index < capture.buffers.count, b.flags & V4L2Const.bufFlagError == 0 else { return nil }
         let mapped = capture.buffers[index]
-        let (w, h) = (capture.size.width, capture.size.height)
-        let bpp = capture.pixelFormat == .yuyv ? 2 : 3
-        let needed = capture.bytesPerLine * (h - 1) + w * bpp
+        let needed = converter.bytesNeeded
         guard Int(b.bytesused) >= needed, mapped.length >= needed else { return nil }
-
         let out = pool.get()
-        if capture.pixelFormat == .yuyv {
-            YUYVConverter.convert(source: mapped.address, sourceStride: capture.bytesPerLine,
-                                  destination: out.data, destinationStride: out.rowBytes, width: w, height: h)
-        } else {
-            for row in 0..<h {
-                (out.data + row * out.rowBytes).copyMemory(from: mapped.address + row * capture.bytesPerLine, byteCount: w * 3)
-            }
-        }
+        converter.convert(mapped.address, into: out)
         let (timestamp, captureNanos) = timing(b)
         return Frame(buffer: out, timestamp: Timestamp(value: timestamp, timeBase: info.timeBase),
                      duration: capture.interval.map { Int64($0.numerator) * 1_000_000 / Int64(max(1, $0.denominator)) },
