@@ -20,6 +20,8 @@ public final class AudioPassthrough: @unchecked Sendable {
     public private(set) var dropped = 0
     /// Set by the source when it will push no more packets.
     private var ended = false
+    /// Set when the source read its input to the natural end (not cut by --frames/--duration/interrupt).
+    private var complete = false
 
     init?(stream: UnsafeMutablePointer<AVStream>, capacity: Int = 4096) {
         guard let p = avcodec_parameters_alloc() else { return nil }
@@ -52,7 +54,11 @@ public final class AudioPassthrough: @unchecked Sendable {
         }
     }
 
-    func markEnded() { lock.withLock { ended = true } }
+    func markEnded(complete: Bool = false) { lock.withLock { ended = true; self.complete = self.complete || complete } }
+
+    /// True once the source has read the whole input: the sink then keeps the
+    /// audio that runs past the last video frame, as a plain remux would.
+    var readToEnd: Bool { lock.withLock { ended && complete } }
 
     /// Removes and returns the packets whose pts (in seconds) is before `limit`;
     /// the caller frees them. Packets without pts go out with the rest.

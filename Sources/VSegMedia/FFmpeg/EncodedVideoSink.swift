@@ -311,7 +311,10 @@ public final class EncodedVideoSink: FrameSink {
                 avcodec_send_frame(enc, nil)
                 try drainPackets()
             }
-            if first != nil { try writeAudio(before: videoEndSeconds) }
+            if first != nil, let a = audio {
+                // A whole-file transcode keeps all the audio; a cut run stops it with the video.
+                try writeAudio(before: a.readToEnd ? .infinity : videoEndSeconds)
+            }
         } catch { failure = error }
         closeOutput(writeTrailer: true)
         if let e = trailerError ?? failure { throw e }

@@ -20,6 +20,7 @@ extension FFmpegSource {
             }
             if r == vseg_averror_eof() {
                 done = true
+                if pendingError == nil { audio?.markEnded(complete: true) }
                 return try finishStream(throwing: true)
             }
             if r != vseg_averror_eagain() {
