@@ -11,7 +11,7 @@ import VSegCore
 /// Pixel blocks whose row pointers are built at once; their panels are then
 /// swept over all of them, so each weight panel is reused from L1/L2 for
 /// `chunkBlocks * MR` pixels.
-@usableFromInline let chunkBlocks = 8
+let chunkBlocks = 8
 
 /// The fast kernels of this ISA. Every entry takes an already-resolved NHWC geometry.
 public enum ISAConv {

@@ -9,7 +9,7 @@ import VSegCore
 // border pixels a general one.
 
 /// Channels per work unit when rows alone are too few to split among tasks.
-@usableFromInline let dwChannelBlock = 4 * V.scalarCount
+let dwChannelBlock = 4 * V.scalarCount
 
 extension ISAConv {
     public static func depthwiseSupported(_ g: ConvGeometry) -> Bool { g.groups == g.inC && g.outC == g.inC }
@@ -48,9 +48,7 @@ extension ISAConv {
         let C = g.outC, cp = roundUp(C, VW)
         let cBegin = cbRange.lowerBound * dwChannelBlock
         let cEnd = min(C, cbRange.upperBound * dwChannelBlock)
-        let cVecEnd = cBegin + (cEnd - cBegin) / VW * VW
-        let rowStride = g.inW * C, pixStride = C
-        let lo = V(repeating: g.outMin), hi = V(repeating: g.outMax)
+        let rowStride = g.inW * C
         // Output columns whose taps are all inside the input.
         let oxFirst = max(0, ceilDiv(g.padLeft, g.strideW))
         let lastReach = (g.kW - 1) * g.dilationW - g.padLeft  // ix of the last tap minus ox * strideW
@@ -64,65 +62,91 @@ extension ISAConv {
             var kyLo = 0, kyHi = g.kH
             while kyLo < g.kH && iy0 + kyLo * g.dilationH < 0 { kyLo += 1 }
             while kyHi > kyLo && iy0 + (kyHi - 1) * g.dilationH >= g.inH { kyHi -= 1 }
-            let fullRows = kyLo == 0 && kyHi == g.kH
-            let inImage = input + b * g.inH * rowStride
-            let outRow = output + r * g.outW * C
-
+            let row = DWRow(g: g, inImage: input + b * g.inH * rowStride, outRow: output + r * g.outW * C,
+                            iy0: iy0, kyLo: kyLo, kyHi: kyHi, oxFirst: oxFirst, oxEnd: oxEnd, cp: cp, weights: wBase,
+                            bias: packed)
             var c = cBegin
-            while c < cVecEnd {
-                let bias = load(packed + c)
-                let w = wBase + c
-                let dy = g.dilationH * rowStride, dx = g.dilationW * pixStride
-                // Columns [oxFirst, oxEnd) of a row with all kernel rows inside: no bounds checks.
-                if fullRows && oxEnd > oxFirst {
-                    let ix0 = oxFirst * g.strideW - g.padLeft
-                    dwInterior(k: (g.kH, g.kW), n: oxEnd - oxFirst, input: inImage + (iy0 * g.inW + ix0) * C + c,
-                               inStep: g.strideW * C, dy: dy, dx: dx, w: w, cp: cp, bias: bias,
-                               output: outRow + oxFirst * C + c, outStep: C, lo: lo, hi: hi)
-                }
-                for ox in 0..<g.outW where !(fullRows && ox >= oxFirst && ox < oxEnd) {
-                    let ix0 = ox * g.strideW - g.padLeft
-                    // Points at (iy0, ix0, c), possibly outside the image: only offset, never read there.
-                    let base = inImage + (iy0 * g.inW + ix0) * C + c
-                    var acc = bias
-                    for ky in kyLo..<kyHi {
-                        for kx in 0..<g.kW {
-                            let ix = ix0 + kx * g.dilationW
-                            if ix < 0 || ix >= g.inW { continue }
-                            acc = fma(acc, load(base + ky * dy + kx * dx), load(w + (ky * g.kW + kx) * cp))
-                        }
-                    }
-                    store(clampV(acc, lo, hi), outRow + ox * C + c)
-                }
-                c += VW
-            }
-            // Channel tail (fewer than a vector): scalar.
-            while c < cEnd {
-                for ox in 0..<g.outW {
-                    let ix0 = ox * g.strideW - g.padLeft
-                    var acc = packed[c]
-                    for ky in kyLo..<kyHi {
-                        let iy = iy0 + ky * g.dilationH
-                        for kx in 0..<g.kW {
-                            let ix = ix0 + kx * g.dilationW
-                            if ix < 0 || ix >= g.inW { continue }
-                            acc = fma(acc, inImage[(iy * g.inW + ix) * C + c], wBase[(ky * g.kW + kx) * cp + c])
-                        }
-                    }
-                    outRow[ox * C + c] = clampS(acc, g.outMin, g.outMax)
-                }
-                c += 1
+            while c + VW <= cEnd { dwRowChannels(row, c: c, V.self); c += VW }
+            // Channel tail: a half vector, then scalars.
+            if c + H.scalarCount <= cEnd { dwRowChannels(row, c: c, H.self); c += H.scalarCount }
+            while c < cEnd { dwRowChannel(row, c: c); c += 1 }
+        }
+    }
+}
+
+/// One output row of a depthwise conv, fixed for all its channel vectors.
+struct DWRow {
+    let g: ConvGeometry
+    let inImage: UnsafePointer<Float>, outRow: UnsafeMutablePointer<Float>
+    let iy0: Int, kyLo: Int, kyHi: Int, oxFirst: Int, oxEnd: Int, cp: Int
+    let weights: UnsafePointer<Float>, bias: UnsafePointer<Float>
+
+   
+    init(g: ConvGeometry, inImage: UnsafePointer<Float>, outRow: UnsafeMutablePointer<Float>, iy0: Int, kyLo: Int,
+         kyHi: Int, oxFirst: Int, oxEnd: Int, cp: Int, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>) {
+        self.g = g; self.inImage = inImage; self.outRow = outRow; self.iy0 = iy0; self.kyLo = kyLo
+        self.kyHi = kyHi; self.oxFirst = oxFirst; self.oxEnd = oxEnd; self.cp = cp; self.weights = weights
+        self.bias = bias
+    }
+}
+
+/// Channels `c..<c + W.scalarCount` of one output row: the interior columns
+/// without bounds checks, the border columns with them.
+@inline(never)
+func dwRowChannels<W: SIMD>(_ r: DWRow, c: Int, _: W.Type) where W.Scalar == Float {
+    let g = r.g, C = g.outC
+    let dy = g.dilationH * g.inW * C, dx = g.dilationW * C
+    let lo = W(repeating: g.outMin), hi = W(repeating: g.outMax)
+    let bias: W = loadG(r.bias + c, as: W.self)
+    let w = r.weights + c
+    let fullRows = r.kyLo == 0 && r.kyHi == g.kH
+    if fullRows && r.oxEnd > r.oxFirst {
+        let ix0 = r.oxFirst * g.strideW - g.padLeft
+        dwInterior(k: (g.kH, g.kW), n: r.oxEnd - r.oxFirst, input: r.inImage + (r.iy0 * g.inW + ix0) * C + c,
+                   inStep: g.strideW * C, dy: dy, dx: dx, w: w, cp: r.cp, bias: bias,
+                   output: r.outRow + r.oxFirst * C + c, outStep: C, lo: lo, hi: hi)
+    }
+    for ox in 0..<g.outW where !(fullRows && ox >= r.oxFirst && ox < r.oxEnd) {
+        let ix0 = ox * g.strideW - g.padLeft
+        // Points at (iy0, ix0, c), possibly outside the image: only offset, never read there.
+        let base = r.inImage + (r.iy0 * g.inW + ix0) * C + c
+        var acc = bias
+        for ky in r.kyLo..<r.kyHi {
+            for kx in 0..<g.kW {
+                let ix = ix0 + kx * g.dilationW
+                if ix < 0 || ix >= g.inW { continue }
+                acc = fmaG(acc, loadG(base + ky * dy + kx * dx, as: W.self), loadG(w + (ky * g.kW + kx) * r.cp, as: W.self))
             }
         }
+        storeG(clampG(acc, lo, hi), r.outRow + ox * C + c)
+    }
+}
+
+/// One channel of one output row (the last few channels of an odd count).
+@inline(never)
+func dwRowChannel(_ r: DWRow, c: Int) {
+    let g = r.g, C = g.outC
+    for ox in 0..<g.outW {
+        let ix0 = ox * g.strideW - g.padLeft
+        var acc = r.bias[c]
+        for ky in r.kyLo..<r.kyHi {
+            let iy = r.iy0 + ky * g.dilationH
+            for kx in 0..<g.kW {
+                let ix = ix0 + kx * g.dilationW
+                if ix < 0 || ix >= g.inW { continue }
+                acc = fma(acc, r.inImage[(iy * g.inW + ix) * C + c], r.weights[(ky * g.kW + kx) * r.cp + c])
+            }
+        }
+        r.outRow[ox * C + c] = clampS(acc, g.outMin, g.outMax)
     }
 }
 
 /// One channel vector of `n` consecutive interior output pixels (every tap
 /// inside the input). Four pixels per step share each weight load.
-@inline(never) @usableFromInline
-func dwInterior(k: (h: Int, w: Int), n: Int, input: UnsafePointer<Float>, inStep: Int, dy: Int, dx: Int,
-                w: UnsafePointer<Float>, cp: Int, bias: V, output: UnsafeMutablePointer<Float>, outStep: Int,
-                lo: V, hi: V) {
+@inline(never)
+func dwInterior<W: SIMD>(k: (h: Int, w: Int), n: Int, input: UnsafePointer<Float>, inStep: Int, dy: Int, dx: Int,
+                         w: UnsafePointer<Float>, cp: Int, bias: W, output: UnsafeMutablePointer<Float>, outStep: Int,
+                         lo: W, hi: W) where W.Scalar == Float {
     var x = 0
     var inp = input, out = output
     while x + 4 <= n {
@@ -132,19 +156,19 @@ func dwInterior(k: (h: Int, w: Int), n: Int, input: UnsafePointer<Float>, inStep
         for _ in 0..<k.h {
             var p = row
             for _ in 0..<k.w {
-                let wv = load(wt)
-                a0 = fma(a0, load(p), wv)
-                a1 = fma(a1, load(p + inStep), wv)
-                a2 = fma(a2, load(p + 2 * inStep), wv)
-                a3 = fma(a3, load(p + 3 * inStep), wv)
+                let wv: W = loadG(wt, as: W.self)
+                a0 = fmaG(a0, loadG(p, as: W.self), wv)
+                a1 = fmaG(a1, loadG(p + inStep, as: W.self), wv)
+                a2 = fmaG(a2, loadG(p + 2 * inStep, as: W.self), wv)
+                a3 = fmaG(a3, loadG(p + 3 * inStep, as: W.self), wv)
                 wt += cp; p += dx
             }
             row += dy
         }
-        store(clampV(a0, lo, hi), out)
-        store(clampV(a1, lo, hi), out + outStep)
-        store(clampV(a2, lo, hi), out + 2 * outStep)
-        store(clampV(a3, lo, hi), out + 3 * outStep)
+        storeG(clampG(a0, lo, hi), out)
+        storeG(clampG(a1, lo, hi), out + outStep)
+        storeG(clampG(a2, lo, hi), out + 2 * outStep)
+        storeG(clampG(a3, lo, hi), out + 3 * outStep)
         x += 4; inp += 4 * inStep; out += 4 * outStep
     }
     while x < n {
@@ -154,12 +178,12 @@ func dwInterior(k: (h: Int, w: Int), n: Int, input: UnsafePointer<Float>, inStep
         for _ in 0..<k.h {
             var p = row
             for _ in 0..<k.w {
-                a0 = fma(a0, load(p), load(wt))
+                a0 = fmaG(a0, loadG(p, as: W.self), loadG(wt, as: W.self))
                 wt += cp; p += dx
             }
             row += dy
         }
-        store(clampV(a0, lo, hi), out)
+        storeG(clampG(a0, lo, hi), out)
         x += 1; inp += inStep; out += outStep
     }
 }

@@ -8,7 +8,7 @@
 /// - `w`: one packed panel: `NR` biases, then `taps * kc * NR` weights.
 /// - `c`: `MR` output row pointers; `NR` channels are written at `c[i] + cOffset`,
 ///   only the first `nr` of them and only for rows `< mr`.
-@inline(never) @usableFromInline
+@inline(never)
 func gemmMicrokernel(mr: Int, nr: Int, taps: Int, kc: Int,
                      a: UnsafePointer<UnsafePointer<Float>>, w: UnsafePointer<Float>,
                      c: UnsafePointer<UnsafeMutablePointer<Float>>, cOffset: Int,
@@ -59,7 +59,7 @@ func gemmMicrokernel(mr: Int, nr: Int, taps: Int, kc: Int,
 
 /// `gemmMicrokernel` for a last panel of at most one vector of channels
 /// (`nr <= VW`): half the FMAs, same packed layout (panel stride `NR`).
-@inline(never) @usableFromInline
+@inline(never)
 func gemmMicrokernel1(mr: Int, nr: Int, taps: Int, kc: Int,
                       a: UnsafePointer<UnsafePointer<Float>>, w: UnsafePointer<Float>,
                       c: UnsafePointer<UnsafeMutablePointer<Float>>, cOffset: Int,
@@ -107,13 +107,13 @@ func gemmMicrokernel1(mr: Int, nr: Int, taps: Int, kc: Int,
 #endif
 }
 
-@_transparent @usableFromInline
+@_transparent
 func storeRow1(_ p: UnsafeMutablePointer<Float>, _ v: V, _ nr: Int, _ lo: V, _ hi: V) {
     let x = clampV(v, lo, hi)
     if nr == VW { store(x, p) } else { storePartial(x, p, nr) }
 }
 
-@_transparent @usableFromInline
+@_transparent
 func storeTileRow(_ p: UnsafeMutablePointer<Float>, _ v0: V, _ v1: V, _ nr: Int, _ lo: V, _ hi: V) {
     let x0 = clampV(v0, lo, hi), x1 = clampV(v1, lo, hi)
     if nr == NR {
@@ -127,16 +127,16 @@ func storeTileRow(_ p: UnsafeMutablePointer<Float>, _ v0: V, _ v1: V, _ nr: Int,
 
 /// Output channels per packed panel: `NR`, except a single-channel conv (mask
 /// heads, one-class logits), which is packed as one contiguous dot-product row.
-@inline(__always) @usableFromInline
+@inline(__always)
 func panelWidth(_ n: Int) -> Int { n == 1 ? 1 : NR }
 
-@inline(__always) @usableFromInline
+@inline(__always)
 func panelFloats(n: Int, taps: Int, kc: Int) -> Int { panelWidth(n) * (1 + taps * kc) }
 
 /// Packs GEMM panels: for each group of `panelWidth(n)` output channels, the
 /// biases then `taps * kc` rows of weights; `weight(o, t, k)` gives the source
 /// value. Channels past `n` are zero.
-@inline(__always) @usableFromInline
+@inline(__always)
 func packPanels(n: Int, taps: Int, kc: Int, bias: UnsafePointer<Float>?, into dst: UnsafeMutablePointer<Float>,
                 weight: (_ o: Int, _ t: Int, _ k: Int) -> Float) {
     let width = panelWidth(n)
@@ -158,26 +158,30 @@ func packPanels(n: Int, taps: Int, kc: Int, bias: UnsafePointer<Float>?, into ds
 /// Single output channel: per pixel a dot product of its tap rows with the
 /// packed weight row (`w`: bias, then `taps * kc` weights), vectorized along
 /// the input channels. Same `a`/`c` conventions as `gemmMicrokernel`.
-@inline(never) @usableFromInline
+@inline(never)
 func dotKernel(mr: Int, taps: Int, kc: Int, a: UnsafePointer<UnsafePointer<Float>>, w: UnsafePointer<Float>,
                c: UnsafePointer<UnsafeMutablePointer<Float>>, cOffset: Int, lo: Float, hi: Float) {
     let kv = kc / VW * VW
+    let kh = kc - kv >= H.scalarCount ? kv + H.scalarCount : kv
     for i in 0..<mr {
         var acc = V(repeating: 0)
+        var half = H(repeating: 0)
         var s: Float = 0
         var wt = w + 1
         for t in 0..<taps {
             let p = a[t * MR + i]
             var k = 0
             while k < kv { acc = fma(acc, load(p + k), load(wt + k)); k &+= VW }
+            if k < kh { half = fmaG(half, loadG(p + k, as: H.self), loadG(wt + k, as: H.self)); k &+= H.scalarCount }
             while k < kc { s = fma(s, p[k], wt[k]); k &+= 1 }
             wt += kc
         }
+        acc.lowHalf += half
         c[i][cOffset] = clampS(w[0] + (horizontalSum(acc) + s), lo, hi)
     }
 }
 
-@_transparent @usableFromInline
+@_transparent
 func horizontalSum(_ v: V) -> Float {
 #if VSEG_AVX512
     let v8 = v.lowHalf + v.highHalf

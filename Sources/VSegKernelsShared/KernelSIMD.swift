@@ -9,25 +9,29 @@
 //                `addingProduct` becomes a libm `fmaf` call per lane)
 
 #if VSEG_AVX512
-@usableFromInline typealias V = SIMD16<Float>
+typealias V = SIMD16<Float>
+/// Half a vector, for channel tails.
+typealias H = SIMD8<Float>
 #elseif VSEG_AVX2
-@usableFromInline typealias V = SIMD8<Float>
+typealias V = SIMD8<Float>
+typealias H = SIMD4<Float>
 #else
-@usableFromInline typealias V = SIMD4<Float>
+typealias V = SIMD4<Float>
+typealias H = SIMD2<Float>
 #endif
 
 /// Lanes of one vector.
-@usableFromInline let VW = V.scalarCount
+let VW = V.scalarCount
 /// Output channels per GEMM panel (two vectors).
-@usableFromInline let NR = 2 * V.scalarCount
+let NR = 2 * V.scalarCount
 #if VSEG_AVX512
 /// Output pixels per GEMM microkernel call.
-@usableFromInline let MR = 8
+let MR = 8
 #else
-@usableFromInline let MR = 6
+let MR = 6
 #endif
 
-@_transparent @usableFromInline
+@_transparent
 func fma(_ acc: V, _ a: V, _ b: V) -> V {
 #if VSEG_AVX512 || VSEG_AVX2
     return acc.addingProduct(a, b)
@@ -36,7 +40,7 @@ func fma(_ acc: V, _ a: V, _ b: V) -> V {
 #endif
 }
 
-@_transparent @usableFromInline
+@_transparent
 func fma(_ acc: Float, _ a: Float, _ b: Float) -> Float {
 #if VSEG_AVX512 || VSEG_AVX2
     return acc.addingProduct(a, b)
@@ -45,22 +49,55 @@ func fma(_ acc: Float, _ a: Float, _ b: Float) -> Float {
 #endif
 }
 
-@_transparent @usableFromInline
+@_transparent
 func load(_ p: UnsafePointer<Float>) -> V {
     UnsafeRawPointer(p).loadUnaligned(as: V.self)
 }
 
-@_transparent @usableFromInline
+@_transparent
 func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
 }
 
-@inline(__always) @usableFromInline
+@inline(__always)
 func storePartial(_ v: V, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
-    for j in 0..<n { p[j] = v[j] }
+    var j = 0
+    if n >= H.scalarCount {
+        UnsafeMutableRawPointer(p).storeBytes(of: v.lowHalf, as: H.self)
+        j = H.scalarCount
+    }
+    while j < n { p[j] = v[j]; j += 1 }
 }
 
-@_transparent @usableFromInline
+// Width-generic forms, specialized for V and H inside this module.
+@_transparent
+func fmaG<W: SIMD>(_ acc: W, _ a: W, _ b: W) -> W where W.Scalar == Float {
+#if VSEG_AVX512 || VSEG_AVX2
+    return acc.addingProduct(a, b)
+#else
+    return acc + a * b
+#endif
+}
+
+@_transparent
+func loadG<W: SIMD>(_ p: UnsafePointer<Float>, as: W.Type) -> W where W.Scalar == Float {
+    UnsafeRawPointer(p).loadUnaligned(as: W.self)
+}
+
+@_transparent
+func storeG<W: SIMD>(_ v: W, _ p: UnsafeMutablePointer<Float>) where W.Scalar == Float {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: W.self)
+}
+
+@_transparent
+func clampG<W: SIMD>(_ v: W, _ lo: W, _ hi: W) -> W where W.Scalar == Float {
+    var x = v
+    x.replace(with: lo, where: x .< lo)
+    x.replace(with: hi, where: x .> hi)
+    return x
+}
+
+@_transparent
 func clampV(_ v: V, _ lo: V, _ hi: V) -> V {
     // The mutating `replace` form lowers to vmaxps/vminps; the non-mutating
     // `replacing` did not.
@@ -70,19 +107,19 @@ func clampV(_ v: V, _ lo: V, _ hi: V) -> V {
     return x
 }
 
-@_transparent @usableFromInline
+@_transparent
 func clampS(_ v: Float, _ lo: Float, _ hi: Float) -> Float {
     v < lo ? lo : (v > hi ? hi : v)
 }
 
-@inline(__always) @usableFromInline
+@inline(__always)
 func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
 
-@inline(__always) @usableFromInline
+@inline(__always)
 func roundUp(_ a: Int, _ b: Int) -> Int { ceilDiv(a, b) * b }
 
 /// Contiguous share `part` of `0..<n` split into `parts` near-equal pieces.
-@inline(__always) @usableFromInline
+@inline(__always)
 func share(_ n: Int, parts: Int, part: Int) -> Range<Int> {
     (n * part / parts)..<(n * (part + 1) / parts)
 }
@@ -91,7 +128,6 @@ func share(_ n: Int, parts: Int, part: Int) -> Range<Int> {
 /// Pixel blocks are split first; panels only when there are too few pixel
 /// blocks to go round. Depends only on its arguments, so `taskCount` and `run`
 /// agree on it.
-@usableFromInline
 func gridSplit(mBlocks: Int, nPanels: Int, tasks: Int, task: Int) -> (m: Range<Int>, n: Range<Int>) {
     var tN = 1
     if mBlocks < 4 * tasks && nPanels > 1 {
@@ -105,13 +141,12 @@ func gridSplit(mBlocks: Int, nPanels: Int, tasks: Int, task: Int) -> (m: Range<I
 
 /// Tasks for a grid of work units on `threads` threads: one per thread, fewer
 /// when the grid is tiny.
-@usableFromInline
 func gridTaskCount(mBlocks: Int, nPanels: Int, threads: Int) -> Int {
     max(1, min(threads, mBlocks * nPanels))
 }
 
 /// Pointer-aligned start of the scratch area (scratch is a Float buffer).
-@inline(__always) @usableFromInline
+@inline(__always)
 func pointerArea(_ scratch: UnsafeMutablePointer<Float>, count: Int)
     -> (ptrs: UnsafeMutablePointer<UnsafePointer<Float>>, rest: UnsafeMutablePointer<Float>) {
     let raw = UnsafeMutableRawPointer(scratch).alignedUp(for: UnsafePointer<Float>.self)
@@ -121,7 +156,7 @@ func pointerArea(_ scratch: UnsafeMutablePointer<Float>, count: Int)
 }
 
 /// Floats of scratch that hold `count` pointers plus alignment slack.
-@inline(__always) @usableFromInline
+@inline(__always)
 func pointerAreaFloats(_ count: Int) -> Int {
     count * MemoryLayout<UnsafePointer<Float>>.stride / MemoryLayout<Float>.stride + 2
 }

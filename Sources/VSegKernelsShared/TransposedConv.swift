@@ -12,7 +12,7 @@ import VSegCore
 // scattered or accumulated across tasks. Groups == 1 only.
 
 /// Taps of phase (py, px), in (ky, kx) order, passed to `body(t, ky, kx)`.
-@inline(__always) @usableFromInline
+@inline(__always)
 func forEachPhaseTap(_ g: ConvGeometry, py: Int, px: Int, _ body: (Int, Int, Int) -> Void) {
     var t = 0
     for ky in 0..<g.kH where ((py + g.padTop - ky * g.dilationH) % g.strideH + g.strideH) % g.strideH == 0 {
@@ -22,7 +22,7 @@ func forEachPhaseTap(_ g: ConvGeometry, py: Int, px: Int, _ body: (Int, Int, Int
     }
 }
 
-@inline(__always) @usableFromInline
+@inline(__always)
 func phaseTapCount(_ g: ConvGeometry, py: Int, px: Int) -> Int {
     var n = 0
     forEachPhaseTap(g, py: py, px: px) { _, _, _ in n += 1 }
@@ -30,7 +30,7 @@ func phaseTapCount(_ g: ConvGeometry, py: Int, px: Int) -> Int {
 }
 
 /// Output rows/columns of phase p along one axis.
-@inline(__always) @usableFromInline
+@inline(__always)
 func phaseExtent(_ out: Int, _ stride: Int, _ p: Int) -> Int { p < out ? ceilDiv(out - p, stride) : 0 }
 
 extension ISAConv {
