@@ -246,7 +246,7 @@ public final class PipelineRunner: @unchecked Sendable {
                           wallSeconds: Double(Clock.nanos() &- startNanos) / 1e9,
                           interrupted: interrupted,
                           error: err, errorStage: errWhere,
-                          stages: snaps)
+                          stages: snaps, isLive: isLive)
     }
 }
 

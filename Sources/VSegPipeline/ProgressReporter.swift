@@ -51,7 +51,7 @@ public final class ProgressReporter: @unchecked Sendable {
         let line: String
         if runner.isLive {
             let dropped = snaps.reduce(0) { $0 + $1.dropped }
-            line = "live: in \(formatFixed(src.fps, decimals: 1)) fps, out \(formatFixed(out.fps, decimals: 1)) fps, "
+            line = "live: in \(formatFixed(src.recentFps, decimals: 1)) fps, out \(formatFixed(out.recentFps, decimals: 1)) fps, "
                 + "latency p50 \(formatFixed(out.latencyP50, decimals: 1)) ms p95 \(formatFixed(out.latencyP95, decimals: 1)) ms "
                 + "p99 \(formatFixed(out.latencyP99, decimals: 1)) ms, dropped \(dropped), written \(out.frames)"
         } else {

@@ -17,12 +17,15 @@ public struct RunSummary: @unchecked Sendable {
     public var errorStage: String
     /// Source, stages, sinks, in graph order.
     public var stages: [StageSnapshot]
+    /// The source was live (flow-limited).
+    public var isLive: Bool
 
     public init(framesIn: Int, framesWritten: [Int], dropped: Int, wallSeconds: Double, interrupted: Bool,
-                error: Error?, errorStage: String, stages: [StageSnapshot]) {
+                error: Error?, errorStage: String, stages: [StageSnapshot], isLive: Bool = false) {
         self.framesIn = framesIn; self.framesWritten = framesWritten; self.dropped = dropped
         self.wallSeconds = wallSeconds; self.interrupted = interrupted
         self.error = error; self.errorStage = errorStage; self.stages = stages
+        self.isLive = isLive
     }
 
     /// The end of the graph: the first sink, else the last stage, else the source.
@@ -48,10 +51,12 @@ public struct RunSummary: @unchecked Sendable {
         return s
     }
 
-    /// Output frame rate: for live sources the rate frames arrived at the end of
-    /// the graph; for files the same thing, which is the pipeline's throughput.
+    /// Output frame rate. Files: frames written per second from the first to
+    /// the last frame (the pipeline's throughput). Live sources: the rate over
+    /// the latest frames, so a reconnect gap does not hide the stream's rate.
     public var throughput: Double {
         guard let o = output else { return 0 }
+        if isLive && o.recentFps > 0 { return o.recentFps }
         if o.fps > 0 { return o.fps }
         return wallSeconds > 0 ? Double(o.frames) / wallSeconds : 0
     }

@@ -13,12 +13,17 @@ public final class StageStats: @unchecked Sendable {
     private var samples: [UInt64]
     private var sampleCount = 0
     private var sampleNext = 0
+    /// Completion times of the most recent items, for the current rate.
+    private var stamps: [UInt64]
+    private var stampCount = 0
+    private var stampNext = 0
     /// The queue in front of this stage (nil for the source).
     weak var inputQueueDepth: QueueGauge?
 
     public init(name: String, window: Int = 4096) {
         self.name = name
         samples = [UInt64](repeating: 0, count: window)
+        stamps = [UInt64](repeating: 0, count: 64)
     }
 
     /// Records one item finished at `now`, `latency` ns after capture, having
@@ -32,13 +37,17 @@ public final class StageStats: @unchecked Sendable {
             samples[sampleNext] = latency
             sampleNext = (sampleNext + 1) % samples.count
             if sampleCount < samples.count { sampleCount += 1 }
+            stamps[stampNext] = now
+            stampNext = (stampNext + 1) % stamps.count
+            if stampCount < stamps.count { stampCount += 1 }
         }
     }
 
     /// A consistent copy of the counters (allocates; call from the reporter, not per frame).
     public func snapshot(now: UInt64 = Clock.nanos()) -> StageSnapshot {
-        let (n, first, last, busy, window) = lock.withLock {
-            (processed, firstNanos, lastNanos, busyNanos, Array(samples.prefix(sampleCount)))
+        let (n, first, last, busy, window, oldestRecent, recentCount) = lock.withLock {
+            (processed, firstNanos, lastNanos, busyNanos, Array(samples.prefix(sampleCount)),
+             stamps[stampCount < stamps.count ? 0 : stampNext], stampCount)
         }
         let sorted = window.sorted()
         func pct(_ p: Double) -> Double {
@@ -49,7 +58,10 @@ public final class StageStats: @unchecked Sendable {
         // Rate over the span between the first and the latest item; with one item there is no rate yet.
         let span = Double(last &- first) / 1e9
         let fps = n > 1 && span > 0 ? Double(n - 1) / span : 0
-        return StageSnapshot(name: name, frames: n, fps: fps,
+        // Current rate over the last (up to) 64 items: what a live stream delivers now, gaps excluded.
+        let recentSpan = Double(last &- oldestRecent) / 1e9
+        let recentFps = recentCount > 1 && recentSpan > 0 ? Double(recentCount - 1) / recentSpan : 0
+        return StageSnapshot(name: name, frames: n, fps: fps, recentFps: recentFps,
                              latencyP50: pct(0.50), latencyP95: pct(0.95), latencyP99: pct(0.99),
                              busyMillisPerFrame: n > 0 ? Double(busy) / 1e6 / Double(n) : 0,
                              queueDepth: inputQueueDepth?.currentDepth ?? 0,
@@ -76,7 +88,10 @@ extension BoundedQueue: QueueGauge {
 public struct StageSnapshot: Sendable, Equatable {
     public var name: String
     public var frames: Int
+    /// Average rate from the first to the latest item.
     public var fps: Double
+    /// Rate over the latest 64 items (a live stream's current rate).
+    public var recentFps: Double
     public var latencyP50: Double
     public var latencyP95: Double
     public var latencyP99: Double

@@ -122,6 +122,7 @@ final class PipelineRunnerTests: XCTestCase {
         XCTAssertGreaterThan(st.busyMillisPerFrame, 3.5)
         XCTAssertLessThan(st.fps, 300, "a 4 ms stage cannot exceed 250 fps")
         XCTAssertGreaterThan(st.fps, 50)
+        XCTAssertEqual(st.recentFps, st.fps, accuracy: st.fps * 0.5, "a steady stage has the same recent and overall rate")
         XCTAssertGreaterThanOrEqual(st.latencyP50, 4.0, "latency counts from capture, so it includes the 4 ms stage")
         XCTAssertLessThanOrEqual(st.latencyP50, st.latencyP95)
         XCTAssertLessThanOrEqual(st.latencyP95, st.latencyP99)
