@@ -23,13 +23,40 @@ final class V4L2NegotiationTests: XCTestCase {
                                  "asked 24 fps, YUYV at 320x240 offers nearest 30 fps"])
     }
 
+    func testAutoKeepsYUYVWhenItReachesTheMode() throws {
+        let n = try negotiate(SimulatedV4L2Pattern.typicalWebcam(), V4L2Options(width: 640, height: 480, fps: 30, format: .auto))
+        XCTAssertEqual(n.deviceFormat, .yuyv)
+        XCTAssertEqual(n.captureFormat, .yuyv)
+        XCTAssertEqual(n.notes, [])
+    }
+
+    func testAutoTakesMJPEGWhenYUYVIsTooSlowOrTooSmall() throws {
+        let hd = try negotiate(SimulatedV4L2Pattern.typicalWebcam(), V4L2Options(width: 1280, height: 720, fps: 30, format: .auto))
+        XCTAssertEqual(hd.deviceFormat, .mjpeg)
+        XCTAssertEqual(hd.captureFormat, .rgb24)
+        XCTAssertEqual(hd.interval, V4L2Fraction(1, 30))
+        XCTAssertEqual(hd.notes, ["using mjpeg: YUYV only reaches 1280x720 at 10 fps"])
+
+        let fullHD = try negotiate(SimulatedV4L2Pattern.typicalWebcam(), V4L2Options(width: 1920, height: 1080, fps: 30))
+        XCTAssertEqual(fullHD.deviceFormat, .mjpeg)
+        XCTAssertEqual(fullHD.size, V4L2Size(width: 1920, height: 1080))
+    }
+
+    func testAutoWithOnlyLibv4l2RGB() throws {
+        let formats = [V4L2FormatInfo(fourcc: FourCC("GRBG"), description: "Bayer", sizes: .discrete([V4L2Size(width: 640, height: 480)])),
+                       V4L2FormatInfo(fourcc: .rgb24, description: "RGB3", isEmulated: true, sizes: .discrete([V4L2Size(width: 640, height: 480)]))]
+        let n = try negotiate(formats, V4L2Options())
+        XCTAssertEqual(n.captureFormat, .rgb24)
+        XCTAssertEqual(n.deviceFormat, .rgb24)
+    }
+
     func testRateTieGoesToTheFasterRate() throws {
         let n = try negotiate(SimulatedV4L2Pattern.typicalWebcam(), V4L2Options(fps: 22.5))
         XCTAssertEqual(n.interval, V4L2Fraction(1, 30))
     }
 
     func testSlowYUYVAtHighResolutionPointsToMJPEG() throws {
-        let n = try negotiate(SimulatedV4L2Pattern.typicalWebcam(), V4L2Options(width: 1000, height: 700, fps: 30))
+        let n = try negotiate(SimulatedV4L2Pattern.typicalWebcam(), V4L2Options(width: 1000, height: 700, fps: 30, format: .yuyv))
         XCTAssertEqual(n.size, V4L2Size(width: 1280, height: 720))
         XCTAssertEqual(n.interval, V4L2Fraction(1, 10))
         XCTAssertEqual(n.notes.last, "asked 30 fps, YUYV at 1280x720 offers nearest 10 fps (MJPG reaches 30 fps at this size: ask for format mjpeg)")
@@ -89,7 +116,7 @@ final class V4L2NegotiationTests: XCTestCase {
     func testDriverAdjustmentsAreReportedBySource() throws {
         // The simulated driver snaps S_PARM to its own table: 1280x720 YUYV only does 10 or 5 fps.
         let sim = SimulatedV4L2Device()
-        let src = try simulatedSource(sim, V4L2Options(width: 1280, height: 720, fps: 30))
+        let src = try simulatedSource(sim, V4L2Options(width: 1280, height: 720, fps: 30, format: .yuyv))
         XCTAssertEqual(src.info.frameRate, Rational(10, 1))
         XCTAssertEqual(src.info.width, 1280)
         XCTAssertTrue(src.notes.contains { $0.contains("offers nearest 10 fps") }, "\(src.notes)")

@@ -18,6 +18,8 @@ final class V4L2ProbeTests: XCTestCase {
         let lines = text.split(separator: "\n").map(String.init)
         XCTAssertEqual(lines[0], "/dev/video0: Simulated Camera")
         XCTAssertTrue(lines.contains("  capabilities: video capture, streaming"), text)
+        XCTAssertEqual(d.current, V4L2CurrentMode(format: .yuyv, size: V4L2Size(width: 640, height: 480), interval: V4L2Fraction(1, 30)))
+        XCTAssertTrue(lines.contains("  current:      640x480 YUYV at 30 fps"), text)
         XCTAssertTrue(lines.contains("  format YUYV: YUYV 4:2:2"), text)
         XCTAssertTrue(lines.contains("  format MJPG: Motion-JPEG [compressed]"), text)
         XCTAssertTrue(lines.contains("  format RGB3: RGB3 [converted by libv4l2]"), text)

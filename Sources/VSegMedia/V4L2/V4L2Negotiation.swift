@@ -17,50 +17,90 @@ public struct V4L2Negotiation: Equatable, Sendable {
 enum V4L2Negotiator {
     static func negotiate(formats: [V4L2FormatInfo], options: V4L2Options, path: String,
                           intervalsAt: (FourCC, V4L2Size) throws -> V4L2FrameIntervals) throws -> V4L2Negotiation {
-        var notes: [String] = []
-        let (family, capture) = try pickFormat(formats, options.format, path: path, notes: &notes)
-        let want = V4L2Size(width: options.width, height: options.height)
-        let size = nearestSize(family.sizes, to: want)
-        if size != want {
-            notes.append("asked \(want), \(family.fourcc) offers nearest \(size)")
+        let available = candidates(formats, emulatedRGB: options.format != .auto)
+        guard !available.isEmpty else {
+            let offered = formats.map { "\($0.fourcc)\($0.isEmulated ? " (emulated)" : "")" }.joined(separator: ", ")
+            throw V4L2Error.noUsableFormat(path: path, offered: offered.isEmpty ? "none" : offered)
         }
-        let intervals = try family.intervals[size] ?? intervalsAt(family.fourcc, size)
-        let interval = nearestInterval(intervals, fps: options.fps)
-        if let interval, abs(interval.fps - options.fps) > 0.01 {
-            var note = "asked \(formatFPS(options.fps)) fps, \(family.fourcc) at \(size) offers nearest \(formatFPS(interval.fps)) fps"
-            if interval.fps < options.fps, let better = fasterAlternative(formats, than: family, size: size, fps: interval.fps) {
+        let want = V4L2Size(width: options.width, height: options.height)
+        var notes: [String] = []
+        let chosen: Mode
+        if options.format == .auto {
+            // The mode nearest in size, then in rate; ties keep YUYV (no compression artefacts).
+            let modes = try available.map { try mode($0, want, options.fps, intervalsAt) }
+            chosen = modes.min { a, b in (a.sizeDistance, a.fpsDistance) < (b.sizeDistance, b.fpsDistance) }!
+            if chosen.candidate.kind != .yuyv, let yuyv = modes.first(where: { $0.candidate.kind == .yuyv }) {
+                let reach = yuyv.interval.map { " at \(formatFPS($0.fps)) fps" } ?? ""
+                notes.append("using \(chosen.candidate.kind.rawValue): YUYV only reaches \(yuyv.size)\(reach)")
+            }
+        } else {
+            let order: [V4L2Options.Format]
+            switch options.format {
+            case .yuyv, .auto: order = [.yuyv, .mjpeg, .rgb24]
+            case .mjpeg: order = [.mjpeg, .yuyv, .rgb24]
+            case .rgb24: order = [.rgb24, .yuyv, .mjpeg]
+            }
+            let candidate = order.lazy.compactMap { kind in available.first { $0.kind == kind } }.first!
+            if candidate.kind != options.format {
+                notes.append("\(path) has no \(options.format.rawValue) format; using \(candidate.kind.rawValue) instead")
+            }
+            chosen = try mode(candidate, want, options.fps, intervalsAt)
+        }
+        let family = chosen.candidate.family
+        if chosen.size != want {
+            notes.append("asked \(want), \(family.fourcc) offers nearest \(chosen.size)")
+        }
+        if let interval = chosen.interval, abs(interval.fps - options.fps) > 0.01 {
+            var note = "asked \(formatFPS(options.fps)) fps, \(family.fourcc) at \(chosen.size) offers nearest \(formatFPS(interval.fps)) fps"
+            if interval.fps < options.fps, let better = fasterAlternative(formats, than: family, size: chosen.size, fps: interval.fps) {
                 note += " (\(better.fourcc) reaches \(formatFPS(better.fps)) fps at this size: ask for format \(better.option))"
             }
             notes.append(note)
         }
-        return V4L2Negotiation(deviceFormat: family.fourcc, captureFormat: capture, size: size,
-                               interval: interval, notes: notes)
+        return V4L2Negotiation(deviceFormat: family.fourcc, captureFormat: chosen.candidate.capture, size: chosen.size,
+                               interval: chosen.interval, notes: notes)
     }
 
-    /// The format table to negotiate in, and the fourcc to put in S_FMT.
-    static func pickFormat(_ formats: [V4L2FormatInfo], _ preference: V4L2Options.Format, path: String,
-                           notes: inout [String]) throws -> (V4L2FormatInfo, FourCC) {
+    /// A way to capture: the format table negotiated in and the fourcc S_FMT asks for.
+    struct Candidate {
+        let kind: V4L2Options.Format
+        let family: V4L2FormatInfo
+        let capture: FourCC
+    }
+
+    /// The nearest size and rate one candidate offers.
+    struct Mode {
+        let candidate: Candidate
+        let size: V4L2Size
+        let interval: V4L2Fraction?
+        let sizeDistance: Int
+        let fpsDistance: Double
+    }
+
+    static func mode(_ c: Candidate, _ want: V4L2Size, _ fps: Double,
+                     _ intervalsAt: (FourCC, V4L2Size) throws -> V4L2FrameIntervals) throws -> Mode {
+        let size = nearestSize(c.family.sizes, to: want)
+        let interval = nearestInterval(try c.family.intervals[size] ?? intervalsAt(c.family.fourcc, size), fps: fps)
+        return Mode(candidate: c, size: size, interval: interval, sizeDistance: distance(size, want),
+                    fpsDistance: interval.map { abs($0.fps - fps) } ?? 0)
+    }
+
+    /// The ways this device can be captured from, YUYV first. Anything but YUYV reaches
+    /// us as RGB24 through libv4l2, so MJPEG needs libv4l2's RGB24 to be listed. An RGB24
+    /// that libv4l2 makes up counts when asked for by name (`emulatedRGB`) or when
+    /// nothing else does (libv4l2 then picks the source format itself).
+    static func candidates(_ formats: [V4L2FormatInfo], emulatedRGB: Bool) -> [Candidate] {
         let native = formats.filter { !$0.isEmulated }
-        let yuyv = native.first { $0.fourcc == .yuyv }
-        let mjpeg = native.first { $0.fourcc == .mjpeg || $0.fourcc == .jpeg }
         let rgb = formats.first { $0.fourcc == .rgb24 }
-        let ordered: [(V4L2FormatInfo?, FourCC, V4L2Options.Format)]
-        switch preference {
-        case .yuyv: ordered = [(yuyv, .yuyv, .yuyv), (mjpeg, .rgb24, .mjpeg), (rgb, .rgb24, .rgb24)]
-        case .mjpeg: ordered = [(mjpeg, .rgb24, .mjpeg), (yuyv, .yuyv, .yuyv), (rgb, .rgb24, .rgb24)]
-        case .rgb24: ordered = [(rgb, .rgb24, .rgb24), (yuyv, .yuyv, .yuyv), (mjpeg, .rgb24, .mjpeg)]
+        var result: [Candidate] = []
+        if let f = native.first(where: { $0.fourcc == .yuyv }) { result.append(Candidate(kind: .yuyv, family: f, capture: .yuyv)) }
+        if rgb != nil, let f = native.first(where: { $0.fourcc == .mjpeg || $0.fourcc == .jpeg }) {
+            result.append(Candidate(kind: .mjpeg, family: f, capture: .rgb24))
         }
-        for (candidate, capture, kind) in ordered {
-            guard let candidate else { continue }
-            // Anything but YUYV reaches us as RGB24 through libv4l2, which must offer it.
-            if capture == .rgb24 && rgb == nil { continue }
-            if kind != preference {
-                notes.append("\(path) has no \(preference.rawValue) format; using \(kind.rawValue) instead")
-            }
-            return (candidate, capture)
+        if let f = native.first(where: { $0.fourcc == .rgb24 }) ?? (emulatedRGB || result.isEmpty ? rgb : nil) {
+            result.append(Candidate(kind: .rgb24, family: f, capture: .rgb24))
         }
-        let offered = formats.map { "\($0.fourcc)\($0.isEmulated ? " (emulated)" : "")" }.joined(separator: ", ")
-        throw V4L2Error.noUsableFormat(path: path, offered: offered.isEmpty ? "none" : offered)
+        return result
     }
 
     /// The supported size closest to `want` (sum of width and height differences;

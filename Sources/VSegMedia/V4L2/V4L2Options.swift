@@ -6,6 +6,9 @@ import VSegCore
 public struct V4L2Options: Codable, Sendable, Equatable {
     /// What to ask the device to send.
     public enum Format: String, Codable, Sendable, CaseIterable {
+        /// Whichever of the formats below comes nearest to the asked size and rate,
+        /// YUYV on a tie: 640x480@30 stays YUYV, 1280x720@30 usually needs MJPEG.
+        case auto
         /// Raw YUYV 4:2:2, converted to RGB24 by vseg (BT.601 limited range). No compression
         /// artefacts, but USB 2 bandwidth limits it to low resolutions at full frame rate.
         case yuyv
@@ -20,7 +23,7 @@ public struct V4L2Options: Codable, Sendable, Equatable {
     public var height: Int
     /// Frames per second.
     public var fps: Double
-    /// Preferred device format; falls back to another one (and says so) when the camera lacks it.
+    /// Device format; a named one falls back to another (and says so) when the camera lacks it.
     public var format: Format
     /// mmap buffers to request (the driver may grant a different count; at least 2 are needed).
     public var bufferCount: Int
@@ -34,7 +37,7 @@ public struct V4L2Options: Codable, Sendable, Equatable {
     /// (the camera's own bytes, no conversion; needs a YUYV capture).
     public var output: PixelFormat
 
-    public init(width: Int = 640, height: Int = 480, fps: Double = 30, format: Format = .yuyv,
+    public init(width: Int = 640, height: Int = 480, fps: Double = 30, format: Format = .auto,
                 bufferCount: Int = 4, pollTimeout: Double = 5, maxIORetries: Int = 5, maxFrames: Int? = nil,
                 output: PixelFormat = .rgb24) {
         self.width = width; self.height = height; self.fps = fps; self.format = format
@@ -43,7 +46,7 @@ public struct V4L2Options: Codable, Sendable, Equatable {
     }
 
     /// The camera part of the generic source options: width/height/frameRate,
-    /// `inputFormat` ("yuyv", "mjpeg", "rgb24"), `bufferCount`, `readTimeout` as the
+    /// `inputFormat` ("auto", "yuyv", "mjpeg", "rgb24"), `bufferCount`, `readTimeout` as the
     /// poll timeout, `maxFrames` and `pixelFormat` as the output format.
     public init(_ source: SourceOptions) throws {
         self.init()
@@ -52,7 +55,7 @@ public struct V4L2Options: Codable, Sendable, Equatable {
         if let f = source.frameRate { fps = f }
         if let name = source.inputFormat {
             guard let f = Format(rawValue: name.lowercased()) else {
-                throw MediaError.invalidOption(name: "inputFormat", value: name, expected: "yuyv, mjpeg or rgb24 for a camera")
+                throw MediaError.invalidOption(name: "inputFormat", value: name, expected: "auto, yuyv, mjpeg or rgb24 for a camera")
             }
             format = f
         }

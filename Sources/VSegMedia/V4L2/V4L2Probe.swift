@@ -1,12 +1,23 @@
+import CV4L2
+
+/// The mode a device is set to right now (what another program left it in).
+public struct V4L2CurrentMode: Equatable, Sendable {
+    public var format: FourCC
+    public var size: V4L2Size
+    /// Nil when the driver does not report its frame interval.
+    public var interval: V4L2Fraction?
+}
+
 /// Everything `vseg probe /dev/videoN` shows about a camera node.
 public struct V4L2Description: Equatable, Sendable {
     public var path: String
     public var capabilities: V4L2Capabilities
     /// Capture formats with their sizes and frame rates; empty when the node cannot capture video.
     public var formats: [V4L2FormatInfo]
+    public var current: V4L2CurrentMode?
 
-    public init(path: String, capabilities: V4L2Capabilities, formats: [V4L2FormatInfo]) {
-        self.path = path; self.capabilities = capabilities; self.formats = formats
+    public init(path: String, capabilities: V4L2Capabilities, formats: [V4L2FormatInfo], current: V4L2CurrentMode? = nil) {
+        self.path = path; self.capabilities = capabilities; self.formats = formats; self.current = current
     }
 
     /// Human-readable text, one fact per line, largest sizes first.
@@ -21,6 +32,9 @@ public struct V4L2Description: Equatable, Sendable {
         }
         if !capabilities.canStream {
             lines.append("  cannot stream (no mmap streaming): vseg cannot capture from it")
+        }
+        if let c = current {
+            lines.append("  current:      \(c.size) \(c.format)" + (c.interval.map { " at \(formatFPS($0.fps)) fps" } ?? ""))
         }
         if formats.isEmpty { lines.append("  formats:      none listed") }
         for f in formats {
@@ -40,7 +54,8 @@ public struct V4L2Description: Equatable, Sendable {
                 lines.append("    sizes not listed by the driver")
             }
         }
-        lines.append("  capture with: vseg run --input \(path) (options: width, height, fps, format yuyv|mjpeg|rgb24)")
+        lines.append("  capture with: vseg run pipelines/camera.yaml --set source.uri=\(path)")
+        lines.append("    (source keys: width, height, frameRate, inputFormat auto|yuyv|mjpeg|rgb24, bufferCount)")
         return lines.joined(separator: "\n")
     }
 
@@ -69,8 +84,26 @@ public enum V4L2Probe {
         let handle = try V4L2Handle(path: path, device: device ?? LibV4L2Device())
         defer { handle.close() }
         let caps = try V4L2Capabilities.query(handle)
-        let formats = caps.canCapture ? try V4L2Enumerator.formats(handle) : []
-        return V4L2Description(path: path, capabilities: caps, formats: formats)
+        guard caps.canCapture else { return V4L2Description(path: path, capabilities: caps, formats: []) }
+        let formats = try V4L2Enumerator.formats(handle)
+        return V4L2Description(path: path, capabilities: caps, formats: formats, current: try currentMode(handle))
+    }
+
+    /// G_FMT and G_PARM; nil when the driver does not answer G_FMT.
+    static func currentMode(_ handle: V4L2Handle) throws -> V4L2CurrentMode? {
+        var format = v4l2_format()
+        format.type = V4L2Const.bufTypeVideoCapture
+        guard try handle.enumerate(.gFmt, &format) else { return nil }
+        var parm = v4l2_streamparm()
+        parm.type = V4L2Const.bufTypeVideoCapture
+        var interval: V4L2Fraction?
+        if try handle.enumerate(.gParm, &parm) {
+            let t = parm.parm.capture.timeperframe
+            if t.numerator > 0 && t.denominator > 0 { interval = V4L2Fraction(t.numerator, t.denominator) }
+        }
+        return V4L2CurrentMode(format: FourCC(rawValue: format.fmt.pix.pixelformat),
+                               size: V4L2Size(width: Int(format.fmt.pix.width), height: Int(format.fmt.pix.height)),
+                               interval: interval)
     }
 
     /// True when `uri` names a V4L2 device: `/dev/videoN` or `v4l2:///dev/videoN`.
