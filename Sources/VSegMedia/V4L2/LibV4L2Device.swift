@@ -9,6 +9,8 @@ import CV4L2
 public final class LibV4L2Device: V4L2Device {
     private var fd: Int32 = -1
     private let wakeFD: Int32
+    /// The two pollfds, allocated once so a frame's poll does not touch the heap.
+    private let pollSet = UnsafeMutablePointer<pollfd>.allocate(capacity: 2)
 
     public init() {
         // EFD_NONBLOCK | EFD_CLOEXEC; if eventfd fails, wake() degrades to the
@@ -19,6 +21,7 @@ public final class LibV4L2Device: V4L2Device {
     deinit {
         close()
         if wakeFD >= 0 { _ = Glibc.close(wakeFD) }
+        pollSet.deallocate()
     }
 
     public func open(path: String) throws {
@@ -53,13 +56,13 @@ public final class LibV4L2Device: V4L2Device {
 
     public func poll(timeoutMilliseconds: Int32) throws -> V4L2PollResult {
         guard fd >= 0 else { throw V4L2Errno(EBADF) }
-        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
+        pollSet[0] = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        pollSet[1] = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
         let count: nfds_t = wakeFD >= 0 ? 2 : 1
-        let r = Glibc.poll(&fds, count, timeoutMilliseconds)
+        let r = Glibc.poll(pollSet, count, timeoutMilliseconds)
         if r < 0 { throw V4L2Errno(errno) }
         if r == 0 { return .timedOut }
-        if count == 2 && fds[1].revents != 0 { return .woken }
+        if count == 2 && pollSet[1].revents != 0 { return .woken }
         // POLLERR/POLLHUP count as ready: DQBUF then reports what went wrong.
         return .ready
     }

@@ -163,7 +163,8 @@ public final class V4L2Source: FrameSource {
         var value = micros - first
         if value <= lastValue { value = lastValue + 1 }
         lastValue = value
-        return (value, monotonic ? UInt64(driverMicros) * 1000 : now)
+        // A driver clock ahead of ours would make latency negative: never past now.
+        return (value, monotonic ? min(UInt64(driverMicros) * 1000, now) : now)
     }
 
     /// The frame's index from the driver's sequence counter (gaps count drops).
