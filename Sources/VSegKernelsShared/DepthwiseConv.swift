@@ -93,7 +93,7 @@ struct DWRow {
 /// Channels `c..<c + W.scalarCount` of one output row: the interior columns
 /// without bounds checks, the border columns with them.
 @inline(never)
-func dwRowChannels<W: SIMD>(_ r: DWRow, c: Int, _: W.Type) where W.Scalar == Float {
+func dwRowChannels<W: KernelVector>(_ r: DWRow, c: Int, _: W.Type) {
     let g = r.g, C = g.outC
     let dy = g.dilationH * g.inW * C, dx = g.dilationW * C
     let lo = W(repeating: g.outMin), hi = W(repeating: g.outMax)
@@ -144,9 +144,9 @@ func dwRowChannel(_ r: DWRow, c: Int) {
 /// One channel vector of `n` consecutive interior output pixels (every tap
 /// inside the input). Four pixels per step share each weight load.
 @inline(never)
-func dwInterior<W: SIMD>(k: (h: Int, w: Int), n: Int, input: UnsafePointer<Float>, inStep: Int, dy: Int, dx: Int,
-                         w: UnsafePointer<Float>, cp: Int, bias: W, output: UnsafeMutablePointer<Float>, outStep: Int,
-                         lo: W, hi: W) where W.Scalar == Float {
+func dwInterior<W: KernelVector>(k: (h: Int, w: Int), n: Int, input: UnsafePointer<Float>, inStep: Int, dy: Int,
+                                 dx: Int, w: UnsafePointer<Float>, cp: Int, bias: W, output: UnsafeMutablePointer<Float>,
+                                 outStep: Int, lo: W, hi: W) {
     var x = 0
     var inp = input, out = output
     while x + 4 <= n {

@@ -69,15 +69,75 @@ func storePartial(_ v: V, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
     while j < n { p[j] = v[j]; j += 1 }
 }
 
-// Width-generic forms, specialized for V and H inside this module.
+// Width-generic forms, specialized for V and H inside this module. The
+// arithmetic goes through `KernelVector` because generic code only sees the
+// generic SIMD operators (lane-by-lane loops); the conformances below are
+// written on the concrete types, where the stdlib's vector builtins apply.
+protocol KernelVector: SIMD where Scalar == Float {
+    static func fmaK(_ acc: Self, _ a: Self, _ b: Self) -> Self
+    static func clampK(_ v: Self, _ lo: Self, _ hi: Self) -> Self
+}
+
+extension SIMD2: KernelVector where Scalar == Float {
+    @_transparent static func fmaK(_ acc: Self, _ a: Self, _ b: Self) -> Self { fmaOp(acc, a, b) }
+    @_transparent static func clampK(_ v: Self, _ lo: Self, _ hi: Self) -> Self {
+        var x = v; x.replace(with: lo, where: x .< lo); x.replace(with: hi, where: x .> hi); return x
+    }
+}
+extension SIMD4: KernelVector where Scalar == Float {
+    @_transparent static func fmaK(_ acc: Self, _ a: Self, _ b: Self) -> Self { fmaOp(acc, a, b) }
+    @_transparent static func clampK(_ v: Self, _ lo: Self, _ hi: Self) -> Self {
+        var x = v; x.replace(with: lo, where: x .< lo); x.replace(with: hi, where: x .> hi); return x
+    }
+}
+extension SIMD8: KernelVector where Scalar == Float {
+    @_transparent static func fmaK(_ acc: Self, _ a: Self, _ b: Self) -> Self { fmaOp(acc, a, b) }
+    @_transparent static func clampK(_ v: Self, _ lo: Self, _ hi: Self) -> Self {
+        var x = v; x.replace(with: lo, where: x .< lo); x.replace(with: hi, where: x .> hi); return x
+    }
+}
+extension SIMD16: KernelVector where Scalar == Float {
+    @_transparent static func fmaK(_ acc: Self, _ a: Self, _ b: Self) -> Self { fmaOp(acc, a, b) }
+    @_transparent static func clampK(_ v: Self, _ lo: Self, _ hi: Self) -> Self {
+        var x = v; x.replace(with: lo, where: x .< lo); x.replace(with: hi, where: x .> hi); return x
+    }
+}
+
 @_transparent
-func fmaG<W: SIMD>(_ acc: W, _ a: W, _ b: W) -> W where W.Scalar == Float {
+func fmaOp(_ acc: SIMD2<Float>, _ a: SIMD2<Float>, _ b: SIMD2<Float>) -> SIMD2<Float> {
 #if VSEG_AVX512 || VSEG_AVX2
     return acc.addingProduct(a, b)
 #else
     return acc + a * b
 #endif
 }
+@_transparent
+func fmaOp(_ acc: SIMD4<Float>, _ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> {
+#if VSEG_AVX512 || VSEG_AVX2
+    return acc.addingProduct(a, b)
+#else
+    return acc + a * b
+#endif
+}
+@_transparent
+func fmaOp(_ acc: SIMD8<Float>, _ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+#if VSEG_AVX512 || VSEG_AVX2
+    return acc.addingProduct(a, b)
+#else
+    return acc + a * b
+#endif
+}
+@_transparent
+func fmaOp(_ acc: SIMD16<Float>, _ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+#if VSEG_AVX512 || VSEG_AVX2
+    return acc.addingProduct(a, b)
+#else
+    return acc + a * b
+#endif
+}
+
+@_transparent
+func fmaG<W: KernelVector>(_ acc: W, _ a: W, _ b: W) -> W { W.fmaK(acc, a, b) }
 
 @_transparent
 func loadG<W: SIMD>(_ p: UnsafePointer<Float>, as: W.Type) -> W where W.Scalar == Float {
@@ -90,12 +150,7 @@ func storeG<W: SIMD>(_ v: W, _ p: UnsafeMutablePointer<Float>) where W.Scalar ==
 }
 
 @_transparent
-func clampG<W: SIMD>(_ v: W, _ lo: W, _ hi: W) -> W where W.Scalar == Float {
-    var x = v
-    x.replace(with: lo, where: x .< lo)
-    x.replace(with: hi, where: x .> hi)
-    return x
-}
+func clampG<W: KernelVector>(_ v: W, _ lo: W, _ hi: W) -> W { W.clampK(v, lo, hi) }
 
 @_transparent
 func clampV(_ v: V, _ lo: V, _ hi: V) -> V {
