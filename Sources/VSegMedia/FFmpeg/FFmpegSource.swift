@@ -192,7 +192,6 @@ public final class FFmpegSource: FrameSource, AudioPassthroughProvider {
         let inp = Input()
         guard let ctx = avformat_alloc_context() else { throw MediaError.openFailed(uri: uri, reason: "out of memory") }
         vseg_install_interrupt(ctx, irq)
-        if live { ctx.pointee.flags |= AVFMT_FLAG_NOBUFFER }
         var dict: OpaquePointer?
         for (k, v) in demuxerOptions { av_dict_set(&dict, k, v, 0) }
         defer { av_dict_free(&dict) }
