@@ -1,0 +1,215 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import VSegCore
+import VSegEngine
+import VSegMedia
+import VSegVision
+import Yams
+
+/// Runs a segmentation model on every frame.
+///
+/// - Consumes: `packet.frame` in rgb24 (or bgr24).
+/// - Produces: `packet.segmentation`: the model-resolution `probability`
+///   (and `labels` for class models) plus the source-resolution maps
+///   `sourceProbability` (bilinear, letterbox undone, before any threshold)
+///   and `sourceLabels` (thresholded mask, or class ids).
+/// - Options (`SegmentationOptions`, the pipeline's `model:` block):
+///   `name` (built-in name or .tflite/.onnx path), `threads`, `threshold`,
+///   `resize` (override the descriptor's stretch/letterbox), `output`
+///   (override which output is the mask).
+///
+/// ```yaml
+/// model:
+///   name: selfie          # or models/my_fcn.onnx (+ optional models/my_fcn.vseg.yaml)
+///   threads: 2
+///   threshold: 0.5
+///   resize: stretch
+/// ```
+///
+/// `prepare` resolves the model (see `ModelResolver`), picks its descriptor
+/// (given > sidecar > built-in > inferred FCN defaults), loads the model and a
+/// session for the source size and builds the pre/post-processing tables.
+/// `process` allocates nothing in steady state: results come from a pool that
+/// reuses a result once no packet holds it.
+public final class SegmentationStage: PipelineStage {
+    public let options: SegmentationOptions
+    public var name: String { "segmentation" }
+    public var preferredPixelFormat: PixelFormat? { .rgb24 }
+
+    /// The descriptor in use (after `prepare`).
+    public private(set) var descriptor: ModelDescriptor?
+    /// The resolved model file (after `prepare`).
+    public private(set) var modelPath: String?
+    public private(set) var session: Session?
+    public private(set) var preprocessor: Preprocessor?
+    public private(set) var decoder: MaskDecoder?
+    private var pool: SegmentationResultPool?
+    private var model: Model?
+    private var outputIndex = 0
+    private let givenDescriptor: ModelDescriptor?
+
+    /// `descriptor` overrides every other source of model facts.
+    public init(options: SegmentationOptions, descriptor: ModelDescriptor? = nil) {
+        self.options = options
+        self.givenDescriptor = descriptor
+    }
+
+    public func prepare(source: SourceInfo) throws {
+        let resolved = try ModelResolver.resolve(options.name)
+        modelPath = resolved.path
+        var d = givenDescriptor ?? resolved.builtin
+        if d == nil, let side = resolved.sidecarPath { d = try Self.decodeSidecar(side) }
+        var m = try Model.load(path: resolved.path)
+        if let fixed = try Self.fixedInputShapes(m, descriptor: d, source: source) {
+            m = try Model.load(path: resolved.path, inputShapes: fixed)
+        }
+        let s = try Session(model: m, threads: options.threads ?? 0)
+        guard s.inputCount >= 1 else {
+            throw VisionError.descriptorMismatch(model: resolved.path, detail: "the model has no inputs")
+        }
+        let inShape = s.inputShape(0)
+        guard inShape.count == 4, inShape[0] == 1, inShape[3] == 3 else {
+            throw VisionError.descriptorMismatch(model: resolved.path, detail: "input 0 has shape \(inShape); segmentation needs one RGB image [1, H, W, 3]")
+        }
+        let desc = d ?? ModelDescriptor.inferred(name: resolved.path, inputShape: inShape,
+                                                  outputShapes: (0..<s.outputCount).map { s.outputShape($0) },
+                                                  activated: ModelDescriptor.endsInActivation(s.graph))
+        if let h = desc.input.height, let w = desc.input.width, h != inShape[1] || w != inShape[2] {
+            throw VisionError.descriptorMismatch(model: resolved.path, detail: "descriptor says input \(w)x\(h), the model takes \(inShape[2])x\(inShape[1])")
+        }
+        var spec: OutputSpec
+        if let i = options.output {
+            guard i >= 0, i < s.outputCount else {
+                throw VisionError.descriptorMismatch(model: resolved.path, detail: "output \(i) requested, the model has \(s.outputCount)")
+            }
+            spec = desc.output(i) ?? OutputSpec(index: i, kind: s.outputShape(i).last == 1 ? .mask : .classes, activation: .sigmoid)
+        } else {
+            guard let o = desc.segmentationOutput else {
+                throw VisionError.descriptorMismatch(model: desc.name, detail: "no mask or classes output; it cannot drive segmentation (try a selfie or FCN model)")
+            }
+            spec = o
+        }
+        guard spec.index < s.outputCount else {
+            throw VisionError.descriptorMismatch(model: desc.name, detail: "descriptor names output \(spec.index), the model has \(s.outputCount)")
+        }
+        if s.outputDType(spec.index) != .float32 {
+            throw VisionError.descriptorMismatch(model: desc.name, detail: "output \(spec.index) is \(s.outputDType(spec.index).rawValue), not float32")
+        }
+        if spec.kind == .classes, spec.activation == .none, desc.segmentationOutput == nil { spec.activation = .softmax }
+        var input = desc.input
+        if let r = options.resize { input.resize = r }
+        model = m
+        session = s
+        descriptor = desc
+        outputIndex = spec.index
+        try configure(width: source.width, height: source.height, input: input, spec: spec, modelName: desc.name)
+    }
+
+    /// (Re)builds the geometry-dependent tables. Allocates; runs at prepare and on a frame-size change.
+    private func configure(width: Int, height: Int, input: InputSpec, spec: OutputSpec, modelName: String) throws {
+        guard let s = session else { return }
+        let inShape = s.inputShape(0)
+        let p = try Preprocessor(sourceWidth: width, sourceHeight: height, modelWidth: inShape[2], modelHeight: inShape[1],
+                                 input: input, model: modelName)
+        let d = try MaskDecoder(transform: p.transform, outputShape: s.outputShape(spec.index), spec: spec,
+                                threshold: options.threshold, model: modelName)
+        preprocessor = p
+        decoder = d
+        pool = SegmentationResultPool { d.makeResult() }
+    }
+
+    public func process(_ packet: inout Packet) throws {
+        guard let s = session, var p = preprocessor, var d = decoder, var pool = pool else {
+            preconditionFailure("SegmentationStage.process before prepare")
+        }
+        let frame = packet.frame
+        guard frame.format == .rgb24 || frame.format == .bgr24 else {
+            throw VisionError.unsupportedPixelFormat(stage: name, format: frame.format)
+        }
+        if frame.width != p.transform.sourceWidth || frame.height != p.transform.sourceHeight {
+            var input = descriptor!.input
+            if let r = options.resize { input.resize = r }
+            try configure(width: frame.width, height: frame.height, input: input, spec: d.spec, modelName: descriptor!.name)
+            p = preprocessor!; d = decoder!; pool = self.pool!
+        }
+        try p.run(frame.buffer, output: s.input(0).baseAddress!)
+        try s.run()
+        let result = pool.take()
+        d.decode(s.output(outputIndex), into: result)
+        packet.segmentation = result
+    }
+
+    /// Decodes a `.vseg.yaml`/`.vseg.json` sidecar into a descriptor.
+    public static func decodeSidecar(_ path: String) throws -> ModelDescriptor {
+        let text = String(decoding: try readAll(path), as: UTF8.self)
+        do {
+            return try YAMLDecoder().decode(ModelDescriptor.self, from: text)
+        } catch {
+            throw VisionError.invalidDescriptor(model: path, detail: "\(error)".split(separator: "\n").first.map(String.init) ?? "unreadable")
+        }
+    }
+
+    private static func readAll(_ path: String) throws -> [UInt8] {
+        guard let f = fopen(path, "rb") else { throw CoreError.unreadableFile(path: path, reason: String(cString: strerror(errno))) }
+        defer { fclose(f) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = fread(&buf, 1, buf.count, f)
+            out += buf[0..<n]
+            if n < buf.count { break }
+        }
+        return out
+    }
+
+    /// For a model with a dynamic H/W: the input shape (file layout) to load it
+    /// with — the descriptor's size, else the source size rounded down to a
+    /// multiple of 32 (at least 32). Nil when the model's input is fixed.
+    static func fixedInputShapes(_ m: Model, descriptor: ModelDescriptor?, source: SourceInfo) throws -> [String: [Int]]? {
+        let g = m.sourceGraph
+        guard let io = g.inputs.first else { return nil }
+        let shape = g.tensors[io.tensor].shape
+        guard shape.count == 4, shape[1] < 0 || shape[2] < 0 else { return nil }
+        let h = descriptor?.input.height ?? max(32, source.height / 32 * 32)
+        let w = descriptor?.input.width ?? max(32, source.width / 32 * 32)
+        let nhwc = [1, h, w, shape[3] > 0 ? shape[3] : 3]
+        var file = nhwc
+        if let perm = io.toSourceLayout, perm.count == 4 { file = perm.map { nhwc[$0] } }
+        return [io.name: file]
+    }
+}
+
+/// The `model:` block: which model and how to run it. Also decodes from a
+/// plain string (`model: selfie`).
+public struct SegmentationOptions: Codable, Sendable, Equatable {
+    /// Built-in name ("selfie", "selfie_landscape", "pose") or a .tflite/.onnx path.
+    public var name: String
+    /// Inference threads; nil = one per core.
+    public var threads: Int?
+    /// Foreground threshold for `sourceLabels` of mask models.
+    public var threshold: Float
+    /// Override of the descriptor's resize policy.
+    public var resize: ResizePolicy?
+    /// Override of which output holds the mask/classes.
+    public var output: Int?
+
+    public init(name: String, threads: Int? = nil, threshold: Float = 0.5, resize: ResizePolicy? = nil, output: Int? = nil) {
+        self.name = name; self.threads = threads; self.threshold = threshold; self.resize = resize; self.output = output
+    }
+
+    enum CodingKeys: String, CodingKey { case name, threads, threshold, resize, output }
+
+    public init(from decoder: Decoder) throws {
+        if let s = try? decoder.singleValueContainer().decode(String.self) {
+            self.init(name: s)
+            return
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try c.decode(String.self, forKey: .name),
+                  threads: try c.decodeIfPresent(Int.self, forKey: .threads),
+                  threshold: try c.decodeIfPresent(Float.self, forKey: .threshold) ?? 0.5,
+                  resize: try c.decodeIfPresent(ResizePolicy.self, forKey: .resize),
+                  output: try c.decodeIfPresent(Int.self, forKey: .output))
+    }
+}
