@@ -143,7 +143,7 @@ func convBench(_ c: Case) {
             }
         })
     }
-    print(String(format: "%-44@ %7.1f MMAC  1T %8.3f ms %7.1f GFLOP/s | 2T %8.3f ms x%.2f", c.name as NSString,
+    print(String(format: "%-46@ %7.1f MMAC  1T %8.3f ms %7.1f GFLOP/s | 2T %8.3f ms x%.2f", c.name as NSString,
                  macs * 1e-6, t1 * 1e3, 2 * macs / t1 * 1e-9, t2 * 1e3, t1 / t2))
 }
 
@@ -186,21 +186,32 @@ gemmBench("portable", tile: VSegKernelsPortable.ISAGemm.tile, packedFloats: VSeg
 
 }
 
-// Layer shapes of the kind found in MediaPipe pose_landmark_full / selfie_segmentation (256x256 input).
+// Layer shapes from MediaPipe pose_landmark_full (the heaviest by MACs) and
+// selfie_segmentation (256x256 input), read from the .tflite files.
 let cases: [Case] = [
-    Case(name: "conv 3x3 s2 256x256x3 -> 24", kind: .dense, g: conv(256, 256, 3, 24, k: 3, s: 2, relu: true)),
-    Case(name: "conv 1x1 64x64x24 -> 144 (expand)", kind: .dense, g: conv(64, 64, 24, 144, k: 1, relu: true)),
-    Case(name: "conv 1x1 64x64x144 -> 24 (project)", kind: .dense, g: conv(64, 64, 144, 24, k: 1)),
-    Case(name: "conv 1x1 16x16x192 -> 1152", kind: .dense, g: conv(16, 16, 192, 1152, k: 1, relu: true)),
-    Case(name: "conv 1x1 8x8x1152 -> 192", kind: .dense, g: conv(8, 8, 1152, 192, k: 1)),
-    Case(name: "conv 3x3 s1 32x32x64 -> 64", kind: .dense, g: conv(32, 32, 64, 64, k: 3, relu: true)),
-    Case(name: "dw 3x3 s1 64x64x144", kind: .depthwise, g: dw(64, 64, 144, k: 3)),
-    Case(name: "dw 3x3 s2 128x128x48", kind: .depthwise, g: dw(128, 128, 48, k: 3, s: 2)),
-    Case(name: "dw 5x5 s1 16x16x480", kind: .depthwise, g: dw(16, 16, 480, k: 5)),
-    Case(name: "dw 5x5 s2 32x32x240", kind: .depthwise, g: dw(32, 32, 240, k: 5, s: 2)),
+    Case(name: "pose conv 3x3 s2 256x256x3 -> 24", kind: .dense, g: conv(256, 256, 3, 24, k: 3, s: 2, relu: true)),
+    Case(name: "pose conv 1x1 16x16x88 -> 528", kind: .dense, g: conv(16, 16, 88, 528, k: 1, relu: true)),
+    Case(name: "pose conv 1x1 8x8x144 -> 864", kind: .dense, g: conv(8, 8, 144, 864, k: 1, relu: true)),
+    Case(name: "pose conv 1x1 64x64x24 -> 144", kind: .dense, g: conv(64, 64, 24, 144, k: 1, relu: true)),
+    Case(name: "pose conv 1x1 8x8x864 -> 144", kind: .dense, g: conv(8, 8, 864, 144, k: 1)),
+    Case(name: "pose conv 1x1 16x16x528 -> 88", kind: .dense, g: conv(16, 16, 528, 88, k: 1)),
+    Case(name: "pose conv 1x1 128x128x16 -> 64", kind: .dense, g: conv(128, 128, 16, 64, k: 1, relu: true)),
+    Case(name: "pose conv 1x1 64x64x144 -> 24", kind: .dense, g: conv(64, 64, 144, 24, k: 1)),
+    Case(name: "pose conv 1x1 4x4x288 -> 288", kind: .dense, g: conv(4, 4, 288, 288, k: 1)),
+    Case(name: "pose conv 1x1 256x256x8 -> 8", kind: .dense, g: conv(256, 256, 8, 8, k: 1)),
+    Case(name: "pose conv 3x3 256x256x8 -> 1", kind: .dense, g: conv(256, 256, 8, 1, k: 3)),
+    Case(name: "pose dw 3x3 s1 256x256x8", kind: .depthwise, g: dw(256, 256, 8, k: 3)),
+    Case(name: "pose dw 3x3 s1 64x64x144", kind: .depthwise, g: dw(64, 64, 144, k: 3)),
+    Case(name: "pose dw 5x5 s1 16x16x528", kind: .depthwise, g: dw(16, 16, 528, k: 5)),
+    Case(name: "pose dw 5x5 s2 68x68x144 (padded)", kind: .depthwise, g: {
+        var g = dw(68, 68, 144, k: 5, s: 2); g.padTop = 0; g.padLeft = 0; g.outH = 32; g.outW = 32; return g }()),
+    Case(name: "pose dw 5x5 s1 8x8x864", kind: .depthwise, g: dw(8, 8, 864, k: 5)),
+    Case(name: "selfie conv 1x1 128x128x16 -> 16", kind: .dense, g: conv(128, 128, 16, 16, k: 1, relu: true)),
+    Case(name: "selfie dw 3x3 s1 128x128x16", kind: .depthwise, g: dw(128, 128, 16, k: 3)),
+    Case(name: "selfie dw 5x5 s2 32x32x96", kind: .depthwise, g: dw(32, 32, 96, k: 5, s: 2)),
+    Case(name: "selfie tconv 2x2 s2 128x128x16 -> 1 (mask)", kind: .transposed, g: tconv(128, 128, 16, 1, k: 2, s: 2)),
     Case(name: "tconv 2x2 s2 32x32x64 -> 32", kind: .transposed, g: tconv(32, 32, 64, 32, k: 2, s: 2)),
     Case(name: "tconv 4x4 s2 64x64x16 -> 16", kind: .transposed, g: tconv(64, 64, 16, 16, k: 4, s: 2)),
-    Case(name: "tconv 2x2 s2 128x128x16 -> 1 (mask head)", kind: .transposed, g: tconv(128, 128, 16, 1, k: 2, s: 2)),
 ]
 for c in cases where filter.map({ c.name.contains($0) }) ?? true { convBench(c) }
 exit(0)

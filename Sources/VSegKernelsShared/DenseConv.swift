@@ -34,7 +34,7 @@ public enum ISAConv {
     }
 
     public static func denseScratchFloats(_ g: ConvGeometry) -> Int {
-        pointerAreaFloats(chunkBlocks * MR * (g.kH * g.kW + 1)) + g.inC
+        pointerAreaFloats(chunkBlocks * MR * (g.kH * g.kW + 1) + g.kH * g.kW) + g.inC
     }
 
     static func denseGrid(_ g: ConvGeometry) -> (mBlocks: Int, nPanels: Int) {
@@ -55,10 +55,18 @@ public enum ISAConv {
         if mRange.isEmpty || nRange.isEmpty { return }
         let taps = g.kH * g.kW, kc = g.inC
         let aPerBlock = taps * MR
-        let (area, rest) = pointerArea(scratch, count: chunkBlocks * MR * (taps + 1))
+        let (area, rest) = pointerArea(scratch, count: chunkBlocks * MR * (taps + 1) + taps)
         let aPtrs = area
         let cPtrs = UnsafeMutableRawPointer(area + chunkBlocks * aPerBlock)
             .bindMemory(to: UnsafeMutablePointer<Float>.self, capacity: chunkBlocks * MR)
+        // Offset of each tap from the tap-(0,0) input row, for pixels whose taps are all inside.
+        let tapOffset = UnsafeMutableRawPointer(area + chunkBlocks * MR * (taps + 1)).bindMemory(to: Int.self, capacity: taps)
+        for ky in 0..<g.kH {
+            for kx in 0..<g.kW { tapOffset[ky * g.kW + kx] = (ky * g.dilationH * g.inW + kx * g.dilationW) * kc }
+        }
+        let (inH, inW, kH, kW) = (g.inH, g.inW, g.kH, g.kW)
+        let (sH, sW, dH, dW) = (g.strideH, g.strideW, g.dilationH, g.dilationW)
+        let lastY = (kH - 1) * dH, lastX = (kW - 1) * dW
         let zero = rest
         zero.initialize(repeating: 0, count: kc)
         let zeroRow = UnsafePointer(zero)
@@ -81,16 +89,25 @@ public enum ISAConv {
                 var ox = m0 - b * hw - oy * g.outW
                 for i in 0..<mr {
                     c[i] = output + (m0 + i) * g.outC
-                    let inBatch = input + b * g.inH * g.inW * kc
-                    var t = 0
-                    for ky in 0..<g.kH {
-                        let iy = oy * g.strideH - g.padTop + ky * g.dilationH
-                        let rowOK = iy >= 0 && iy < g.inH
-                        for kx in 0..<g.kW {
-                            let ix = ox * g.strideW - g.padLeft + kx * g.dilationW
-                            a[t * MR + i] = (rowOK && ix >= 0 && ix < g.inW)
-                                ? inBatch + (iy * g.inW + ix) * kc : zeroRow
-                            t += 1
+                    let inBatch = input + b * inH * inW * kc
+                    let iy0 = oy * sH - g.padTop, ix0 = ox * sW - g.padLeft
+                    if iy0 >= 0 && ix0 >= 0 && iy0 + lastY < inH && ix0 + lastX < inW {
+                        let base = inBatch + (iy0 * inW + ix0) * kc
+                        for t in 0..<taps { a[t * MR + i] = base + tapOffset[t] }
+                    } else {
+                        var t = 0
+                        for ky in 0..<kH {
+                            let iy = iy0 + ky * dH
+                            if UInt(bitPattern: iy) >= UInt(inH) {
+                                for _ in 0..<kW { a[t * MR + i] = zeroRow; t += 1 }
+                                continue
+                            }
+                            let rowBase = inBatch + iy * inW * kc
+                            var ix = ix0
+                            for _ in 0..<kW {
+                                a[t * MR + i] = UInt(bitPattern: ix) < UInt(inW) ? rowBase + ix * kc : zeroRow
+                                ix += dW; t += 1
+                            }
                         }
                     }
                     ox += 1

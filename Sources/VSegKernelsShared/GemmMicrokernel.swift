@@ -157,27 +157,66 @@ func packPanels(n: Int, taps: Int, kc: Int, bias: UnsafePointer<Float>?, into ds
 
 /// Single output channel: per pixel a dot product of its tap rows with the
 /// packed weight row (`w`: bias, then `taps * kc` weights), vectorized along
-/// the input channels. Same `a`/`c` conventions as `gemmMicrokernel`.
+/// the input channels. Four pixels at a time, so that four independent FMA
+/// chains hide the FMA latency when `kc` is small. Same `a`/`c` conventions as
+/// `gemmMicrokernel`.
 @inline(never)
 func dotKernel(mr: Int, taps: Int, kc: Int, a: UnsafePointer<UnsafePointer<Float>>, w: UnsafePointer<Float>,
                c: UnsafePointer<UnsafeMutablePointer<Float>>, cOffset: Int, lo: Float, hi: Float) {
     let kv = kc / VW * VW
     let kh = kc - kv >= H.scalarCount ? kv + H.scalarCount : kv
-    for i in 0..<mr {
-        var acc = V(repeating: 0)
-        var half = H(repeating: 0)
-        var s: Float = 0
+    let bias = w[0]
+    var i = 0
+    while i + 4 <= mr {
+        var v0 = V(repeating: 0), v1 = v0, v2 = v0, v3 = v0
+        var h0 = H(repeating: 0), h1 = h0, h2 = h0, h3 = h0
+        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
         var wt = w + 1
         for t in 0..<taps {
-            let p = a[t * MR + i]
+            let p0 = a[t * MR + i], p1 = a[t * MR + i + 1], p2 = a[t * MR + i + 2], p3 = a[t * MR + i + 3]
             var k = 0
-            while k < kv { acc = fma(acc, load(p + k), load(wt + k)); k &+= VW }
-            if k < kh { half = fmaG(half, loadG(p + k, as: H.self), loadG(wt + k, as: H.self)); k &+= H.scalarCount }
-            while k < kc { s = fma(s, p[k], wt[k]); k &+= 1 }
+            while k < kv {
+                let wv = load(wt + k)
+                v0 = fma(v0, load(p0 + k), wv); v1 = fma(v1, load(p1 + k), wv)
+                v2 = fma(v2, load(p2 + k), wv); v3 = fma(v3, load(p3 + k), wv)
+                k &+= VW
+            }
+            if k < kh {
+                let wv: H = loadG(wt + k, as: H.self)
+                h0 = fmaG(h0, loadG(p0 + k, as: H.self), wv); h1 = fmaG(h1, loadG(p1 + k, as: H.self), wv)
+                h2 = fmaG(h2, loadG(p2 + k, as: H.self), wv); h3 = fmaG(h3, loadG(p3 + k, as: H.self), wv)
+                k &+= H.scalarCount
+            }
+            while k < kc {
+                let ws = wt[k]
+                s0 = fma(s0, p0[k], ws); s1 = fma(s1, p1[k], ws); s2 = fma(s2, p2[k], ws); s3 = fma(s3, p3[k], ws)
+                k &+= 1
+            }
             wt += kc
         }
-        acc.lowHalf += half
-        c[i][cOffset] = clampS(w[0] + (horizontalSum(acc) + s), lo, hi)
+        v0.lowHalf += h0; v1.lowHalf += h1; v2.lowHalf += h2; v3.lowHalf += h3
+        c[i][cOffset] = clampS(bias + (horizontalSum(v0) + s0), lo, hi)
+        c[i + 1][cOffset] = clampS(bias + (horizontalSum(v1) + s1), lo, hi)
+        c[i + 2][cOffset] = clampS(bias + (horizontalSum(v2) + s2), lo, hi)
+        c[i + 3][cOffset] = clampS(bias + (horizontalSum(v3) + s3), lo, hi)
+        i += 4
+    }
+    while i < mr {
+        var v0 = V(repeating: 0)
+        var h0 = H(repeating: 0)
+        var s0: Float = 0
+        var wt = w + 1
+        for t in 0..<taps {
+            let p0 = a[t * MR + i]
+            var k = 0
+            while k < kv { v0 = fma(v0, load(p0 + k), load(wt + k)); k &+= VW }
+            if k < kh { h0 = fmaG(h0, loadG(p0 + k, as: H.self), loadG(wt + k, as: H.self)); k &+= H.scalarCount }
+            while k < kc { s0 = fma(s0, p0[k], wt[k]); k &+= 1 }
+            wt += kc
+        }
+        v0.lowHalf += h0
+        c[i][cOffset] = clampS(bias + (horizontalSum(v0) + s0), lo, hi)
+        i += 1
     }
 }
 

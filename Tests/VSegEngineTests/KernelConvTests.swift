@@ -167,10 +167,13 @@ struct KernelRunner {
         var out = [Float](repeating: sentinel, count: outCount + 16)
         let packed = UnsafeMutablePointer<Float>.allocate(capacity: max(1, packedFloats(g, kind)))
         defer { packed.deallocate() }
+        // Scratch starts one float past an allocation, as a caller slicing one
+        // buffer per task (`base + t * scratchFloats`) may hand it over.
         let scratchCount = scratchFloats(g, kind) + 16
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
-        defer { scratch.deallocate() }
-        scratch.initialize(repeating: .nan, count: scratchCount)
+        let scratchBase = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount + 1)
+        defer { scratchBase.deallocate() }
+        scratchBase.initialize(repeating: .nan, count: scratchCount + 1)
+        let scratch = scratchBase + 1
         weights.withUnsafeBufferPointer { w in bias.withUnsafeBufferPointer { b in
             pack(g, kind, w.baseAddress!, b.baseAddress, packed)
         }}
