@@ -43,6 +43,11 @@ let package = Package(
                           dependencies: ["VSegPipeline", "VSegMedia", "VSegEngine", "VSegVision", "VSegCore",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
+        // Kernel benchmark (not a test): swift build -c release --product KernelBench
+        .executableTarget(name: "KernelBench",
+                          dependencies: ["VSegEngine", "VSegCore", "VSegKernelsAVX512", "VSegKernelsAVX2", "VSegKernelsPortable"],
+                          path: "Benchmarks/kernels", exclude: ["check-isa-isolation.sh"], swiftSettings: kernelRelease),
+
         // Tests: one target per module
         .testTarget(name: "VSegCoreTests", dependencies: ["VSegCore"]),
         .testTarget(name: "VSegEngineTests", dependencies: ["VSegEngine", "VSegCore", "CKernels",

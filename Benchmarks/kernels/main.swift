@@ -42,6 +42,7 @@ func bestTime(repeats: Int = 40, minBatch: Double = 0.002, _ body: () -> Void) -
 
 /// One helper thread that spins waiting for work (so sub-millisecond halves
 /// really run in parallel); it exists only while two-thread timings run.
+@available(macOS 15.0, *)
 final class Helper: @unchecked Sendable {
     let generation = Atomic<Int>(0)
     let done = Atomic<Int>(0)
@@ -106,6 +107,7 @@ struct Case {
     let g: ConvGeometry
 }
 
+@available(macOS 15.0, *)
 func convBench(_ c: Case) {
     let g = c.g
     let wCount = c.kind == .depthwise ? g.kH * g.kW * g.outC : g.outC * g.kH * g.kW * g.inC / g.groups
@@ -213,5 +215,7 @@ let cases: [Case] = [
     Case(name: "tconv 2x2 s2 32x32x64 -> 32", kind: .transposed, g: tconv(32, 32, 64, 32, k: 2, s: 2)),
     Case(name: "tconv 4x4 s2 64x64x16 -> 16", kind: .transposed, g: tconv(64, 64, 16, 16, k: 4, s: 2)),
 ]
-for c in cases where filter.map({ c.name.contains($0) }) ?? true { convBench(c) }
+if #available(macOS 15.0, *) {
+    for c in cases where filter.map({ c.name.contains($0) }) ?? true { convBench(c) }
+}
 exit(0)
