@@ -57,7 +57,30 @@ final class ONNXConverter {
             try convert(n, index: i)
         }
         try addOutputs()
+        dropUnreferencedTensors()
         return g
+    }
+
+    /// Initializers replaced by permuted copies (conv weights, broadcast constants) and
+    /// folded shape-subgraph intermediates are no longer read by anything: drop them so the
+    /// graph does not carry the weights twice.
+    private func dropUnreferencedTensors() {
+        var keep = [Bool](repeating: false, count: g.tensors.count)
+        for n in g.nodes { for t in n.inputs + n.outputs where t >= 0 { keep[t] = true } }
+        for io in g.inputs + g.outputs { keep[io.tensor] = true }
+        var remap = [Int](repeating: -1, count: g.tensors.count)
+        var tensors: [TensorInfo] = []
+        for (i, t) in g.tensors.enumerated() where keep[i] {
+            remap[i] = tensors.count
+            tensors.append(t)
+        }
+        g.tensors = tensors
+        for i in g.nodes.indices {
+            g.nodes[i].inputs = g.nodes[i].inputs.map { $0 >= 0 ? remap[$0] : -1 }
+            g.nodes[i].outputs = g.nodes[i].outputs.map { remap[$0] }
+        }
+        for i in g.inputs.indices { g.inputs[i].tensor = remap[g.inputs[i].tensor] }
+        for i in g.outputs.indices { g.outputs[i].tensor = remap[g.outputs[i].tensor] }
     }
 
     private func addInputs(_ shapes: [String: [Int]]) throws {

@@ -1,0 +1,95 @@
+import Foundation
+import XCTest
+import VSegCore
+import VSegEngine
+
+/// Runs the generated ONNX models on the engine and compares every output with
+/// onnxruntime's (.fixtures/onnx/<model>/out*.npy from scripts/fixtures/onnx.sh):
+/// relative L2 error ≤ 1e-5.
+final class ONNXOracleTests: XCTestCase {
+    static let tolerance = 1e-5
+
+    /// out dim i = in dim perm[i].
+    private func transpose(_ data: [Float], shape: [Int], perm: [Int]) -> [Float] {
+        let outShape = perm.map { shape[$0] }
+        var inStrides = [Int](repeating: 1, count: shape.count)
+        for i in stride(from: shape.count - 2, through: 0, by: -1) { inStrides[i] = inStrides[i + 1] * shape[i + 1] }
+        var out = [Float](repeating: 0, count: data.count)
+        var idx = [Int](repeating: 0, count: shape.count)
+        for o in 0..<data.count {
+            var src = 0
+            for d in 0..<outShape.count { src += idx[d] * inStrides[perm[d]] }
+            out[o] = data[src]
+            var d = outShape.count - 1
+            while d >= 0 { idx[d] += 1; if idx[d] < outShape[d] { break }; idx[d] = 0; d -= 1 }
+        }
+        return out
+    }
+
+    private func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
+        var num = 0.0, den = 0.0
+        for (x, y) in zip(a, b) { let d = Double(x) - Double(y); num += d * d; den += Double(y) * Double(y) }
+        return (num / max(den, 1e-30)).squareRoot()
+    }
+
+    /// Loads `model` (at `inputShape` if given), feeds the reference input, and compares outputs.
+    private func check(_ model: String, reference: String? = nil, inputShape: [Int]? = nil, replan: Bool = false,
+                       file: StaticString = #filePath, line: UInt = #line) throws {
+        let path = try ONNXFixtures.model(model, file: file, line: line)
+        let dir = ONNXFixtures.referenceDir(reference ?? model)
+        let inputPath = dir.appendingPathComponent("input.npy").path
+        guard FileManager.default.fileExists(atPath: inputPath) else {
+            return XCTFail("missing \(inputPath): run scripts/fixtures/onnx.sh", file: file, line: line)
+        }
+        let input = try NPY.read(path: inputPath)
+        let m = try Model.load(path: path, inputShapes: inputShape.map { ["input": $0] })
+        let session = try Session(model: m, threads: 1)
+        let perm = session.graph.inputs[0].toSourceLayout ?? Array(0..<input.shape.count)
+        if replan {
+            // re-plan an existing session for the reference input's size (internal layout)
+            var internalShape = input.shape
+            for (j, p) in perm.enumerated() { internalShape[p] = input.shape[j] }
+            try session.reshape(inputShapes: [internalShape])
+        }
+        var inverse = perm
+        for (j, p) in perm.enumerated() { inverse[p] = j }
+        let internalInput = transpose(input.floats, shape: input.shape, perm: inverse)
+        let buffer = session.input(0)
+        XCTAssertEqual(buffer.count, internalInput.count, "\(model): input size", file: file, line: line)
+        guard buffer.count == internalInput.count else { return }
+        _ = buffer.update(fromContentsOf: internalInput)
+        try session.run()
+        XCTAssertEqual(session.outputCount, m.sourceGraph.outputs.count)
+        for i in 0..<session.outputCount {
+            let refPath = dir.appendingPathComponent("out\(i).npy").path
+            let ref = try NPY.read(path: refPath)
+            let shape = session.outputShape(i)
+            let outPerm = session.graph.outputs[i].toSourceLayout ?? Array(0..<shape.count)
+            let got = transpose(Array(session.output(i)), shape: shape, perm: outPerm)
+            XCTAssertEqual(outPerm.map { shape[$0] }, ref.shape, "\(model) output \(i) shape", file: file, line: line)
+            let err = relativeL2(got, ref.floats)
+            XCTAssertLessThanOrEqual(err, Self.tolerance, "\(model) output \(i): relative L2 \(err)", file: file, line: line)
+        }
+    }
+
+    func testFCNResNet18() throws { try check("fcn_resnet18") }
+    func testUNet() throws { try check("unet") }
+    func testUNetExternalData() throws { try check("unet_external") }
+    func testLRASPP() throws { try check("lraspp") }
+    func testLRASPPOpset11() throws { try check("lraspp_opset11") }
+    func testLRASPPTypedData() throws { try check("lraspp_typed") }
+    func testOpsMisc() throws { try check("ops_misc") }
+    func testUpsampleOpset9() throws { try check("upsample9") }
+
+    /// Dynamic H/W: import at each size (the shape subgraph folds to constants).
+    func testPyTorchExportAtTwoSizes() throws {
+        try check("pytorch_resize", inputShape: [1, 3, 64, 96])
+        try check("pytorch_resize", reference: "pytorch_resize_48x40", inputShape: [1, 3, 48, 40])
+    }
+
+    /// Dynamic H/W without re-importing: the model imported with symbolic H/W (shape subgraph kept
+    /// as IR ops), a session re-planned for the reference size.
+    func testPyTorchExportReplannedSession() throws {
+        try check("pytorch_resize", reference: "pytorch_resize_48x40", replan: true)
+    }
+}
