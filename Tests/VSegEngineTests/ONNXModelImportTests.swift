@@ -142,7 +142,8 @@ final class ONNXModelImportTests: XCTestCase {
         let r = g.nodes(named: "Resize").compactMap { n -> ResizeAttrs? in if case .resize(let a) = n.op { return a } else { return nil } }
         XCTAssertEqual(r.map(\.mode), [.nearest, .linear])
         XCTAssertEqual(r.map(\.coordinate), [.asymmetric, .asymmetric])
-        XCTAssertEqual(r.map { $0.outputSize?.w }, [30, 30])
+        XCTAssertEqual(r.map { $0.scales?.w }, [3, 3])
+        XCTAssertEqual(g.nodes(named: "Resize").map { g.tensors[$0.outputs[0]].shape }, [[1, 16, 30, 4], [1, 16, 30, 4]])
         XCTAssertEqual(g.metadata["opset"], "9")
     }
 }

@@ -139,7 +139,6 @@ extension ONNXConverter {
             if xs[2] >= 0 && xs[3] >= 0 {
                 outH = Int((Float(xs[2]) * s[2]).rounded(.down)); outW = Int((Float(xs[3]) * s[3]).rounded(.down))
                 guard outH >= 1, outW >= 1 else { throw invalid("Resize output would be empty") }
-                attrs.outputSize = (outH, outW)
             }
         } else if dynamicSizes == nil {
             throw invalid("Resize needs scales or sizes")

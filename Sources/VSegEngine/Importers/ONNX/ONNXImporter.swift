@@ -39,9 +39,11 @@ import VSegCore
 /// `mul` + `add` with [1,1,1,C] constants (the executor's BN pass may fold those).
 ///
 /// ## Resize
-/// `ResizeAttrs.outputSize` is the output [H, W] when known. `scales` is set only
-/// when the file gives scales (not sizes): ONNX then maps coordinates with the given
-/// scale, not with outputSize / inputSize.
+/// Exactly one of `ResizeAttrs.outputSize` / `scales` is set: `outputSize` when the file
+/// gives sizes (coordinates then map with outputSize / inputSize), `scales` when it gives
+/// scales (ONNX maps coordinates with the given scale; the output extent is
+/// floor(input * scale), also recorded in the output tensor's shape). Sizes known only at
+/// run time arrive as input 1, [outH, outW].
 public enum ONNXImporter {
     /// Loads the model at `path`. `inputShapes` maps graph input names to shapes in the
     /// file's own order (NCHW for images); missing entries use the file's dims.
