@@ -186,7 +186,7 @@ extension SimulatedV4L2Device {
         let i = queue.removeFirst()
         SimulatedV4L2Pattern.fill(buffers[i].memory, format: format, width: size.width, height: size.height,
                                   rowBytes: bytesPerLine, frame: Int(sequence))
-        let micros = startMicros + Int64(sequence) * Int64(interval.numerator) * 1_000_000 / Int64(interval.denominator)
+        let micros = streamStartMicros + Int64(sequence) * Int64(interval.numerator) * 1_000_000 / Int64(interval.denominator)
         b.index = UInt32(i)
         b.bytesused = UInt32(bytesPerLine * size.height)
         b.length = UInt32(buffers[i].length)

@@ -44,8 +44,9 @@ public final class SimulatedV4L2Device: V4L2Device {
     public var maxBuffers = 32
     /// Extra bytes at the end of each row, as some drivers align rows.
     public var rowPadding = 0
-    /// Driver timestamp of sequence 0, in microseconds of CLOCK_MONOTONIC.
-    public var startMicros: Int64 = 1_000_000_000
+    /// Driver timestamp of sequence 0, in microseconds of CLOCK_MONOTONIC; nil: the
+    /// clock's reading at STREAMON, as a real driver's stamps would be.
+    public var startMicros: Int64?
     /// Hold each frame back until its time at the negotiated rate, like a real camera.
     public var realtime = false
 
@@ -81,6 +82,7 @@ public final class SimulatedV4L2Device: V4L2Device {
     var sequence: UInt32 = 0
     private var woken = false
     private var streamStartNanos: UInt64?
+    var streamStartMicros: Int64 = 0
 
     public init(formats: [V4L2FormatInfo] = SimulatedV4L2Pattern.typicalWebcam(), script: [Step] = []) {
         self.formats = formats
@@ -205,8 +207,12 @@ public final class SimulatedV4L2Device: V4L2Device {
     func unplug() { isUnplugged = true }
 
     func setStreaming(_ on: Bool) {
+        if on && !isStreaming {
+            let now = Clock.nanos()
+            streamStartNanos = now
+            streamStartMicros = startMicros ?? Int64(now / 1000)
+        }
         isStreaming = on
-        streamStartNanos = nil
         if !on { queue = [] }
     }
 

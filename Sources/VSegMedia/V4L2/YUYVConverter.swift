@@ -65,6 +65,9 @@ public enum YUYVConverter {
 
     @inline(__always)
     static func clamp(_ x: Int32) -> UInt8 {
-        UInt8(truncatingIfNeeded: x < 0 ? 0 : (x > 255 ? 255 : x))
+        // Branch-free, so noisy pictures cost no mispredictions: negative values are
+        // masked to 0, and anything above 255 gets all bits set (255 once truncated).
+        let t = x & ~(x >> 31)
+        return UInt8(truncatingIfNeeded: t | ((255 &- t) >> 31))
     }
 }
