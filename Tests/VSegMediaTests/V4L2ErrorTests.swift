@@ -8,7 +8,7 @@ import VSegCore
 final class V4L2ErrorTests: XCTestCase {
     func testEAGAINIsRetried() throws {
         let sim = SimulatedV4L2Device(script: [.dqbufError(EAGAIN), .dqbufError(EAGAIN), .frames(1)])
-        let src = try simulatedSource(sim)
+        let src = try v4l2SimulatedSource(sim)
         let frame = try XCTUnwrap(src.nextFrame())
         XCTAssertEqual(frame.index, 0)
         XCTAssertEqual(sim.calls.filter { $0 == "VIDIOC_DQBUF" }.count, 3)
@@ -16,14 +16,14 @@ final class V4L2ErrorTests: XCTestCase {
 
     func testEIOWithinTheRetryBudgetIsRidden() throws {
         let sim = SimulatedV4L2Device(script: [.dqbufError(EIO), .dqbufError(EIO), .dqbufError(EIO), .frames(2)])
-        let src = try simulatedSource(sim, V4L2Options(maxIORetries: 3))
+        let src = try v4l2SimulatedSource(sim, V4L2Options(maxIORetries: 3))
         XCTAssertNotNil(try src.nextFrame())
         XCTAssertNotNil(try src.nextFrame())
     }
 
     func testRepeatedEIOGivesAnErrorAfterTheRetries() throws {
         let sim = SimulatedV4L2Device(script: [.frames(1)] + Array(repeating: .dqbufError(EIO), count: 10))
-        let src = try simulatedSource(sim, V4L2Options(maxIORetries: 4))
+        let src = try v4l2SimulatedSource(sim, V4L2Options(maxIORetries: 4))
         XCTAssertNotNil(try src.nextFrame())
         let error = v4l2Error { try src.nextFrame() }
         XCTAssertEqual(error, .ioFailed(path: "/dev/video0", request: "VIDIOC_DQBUF", attempts: 5))
@@ -34,7 +34,7 @@ final class V4L2ErrorTests: XCTestCase {
 
     func testUnplugMidStreamDeliversEarlierFramesThenTheDisconnectError() throws {
         let sim = SimulatedV4L2Device(script: [.frames(3), .unplug])
-        let src = try simulatedSource(sim)
+        let src = try v4l2SimulatedSource(sim)
         var indices: [Int] = []
         var failure: V4L2Error?
         while failure == nil {
@@ -56,7 +56,7 @@ final class V4L2ErrorTests: XCTestCase {
     func testBusyDeviceOnOpen() {
         let sim = SimulatedV4L2Device()
         sim.openError = EBUSY
-        let error = v4l2Error { try simulatedSource(sim) }
+        let error = v4l2Error { try v4l2SimulatedSource(sim) }
         XCTAssertEqual(error, .busy(path: "/dev/video0"))
         XCTAssertEqual(error?.description, "/dev/video0 is busy: another program is using it; close it or pick another device")
     }
@@ -65,14 +65,14 @@ final class V4L2ErrorTests: XCTestCase {
         // Many drivers let a second program open the node and refuse at S_FMT/REQBUFS.
         let sim = SimulatedV4L2Device()
         sim.failing["VIDIOC_S_FMT"] = EBUSY
-        XCTAssertEqual(v4l2Error { try simulatedSource(sim) }, .busy(path: "/dev/video0"))
+        XCTAssertEqual(v4l2Error { try v4l2SimulatedSource(sim) }, .busy(path: "/dev/video0"))
         XCTAssertFalse(sim.isOpen, "the node is closed again")
     }
 
     func testMissingDevice() {
         let sim = SimulatedV4L2Device()
         sim.openError = ENOENT
-        let error = v4l2Error { try simulatedSource(sim) }
+        let error = v4l2Error { try v4l2SimulatedSource(sim) }
         XCTAssertEqual(error, .noSuchDevice(path: "/dev/video0"))
         XCTAssertTrue(error!.description.hasPrefix("/dev/video0: no such device;"))
         XCTAssertTrue(error!.description.contains("ls /dev/video*"))
@@ -81,7 +81,7 @@ final class V4L2ErrorTests: XCTestCase {
     func testPermissionDenied() {
         let sim = SimulatedV4L2Device()
         sim.openError = EACCES
-        let error = v4l2Error { try simulatedSource(sim) }
+        let error = v4l2Error { try v4l2SimulatedSource(sim) }
         XCTAssertEqual(error, .permissionDenied(path: "/dev/video0"))
         XCTAssertTrue(error!.description.contains("video' group"))
     }
@@ -89,7 +89,7 @@ final class V4L2ErrorTests: XCTestCase {
     func testEINTRIsRetriedEverywhere() throws {
         let sim = SimulatedV4L2Device()
         sim.interruptions = ["open": 2, "VIDIOC_S_FMT": 1, "mmap": 1, "poll": 3, "VIDIOC_DQBUF": 2]
-        let src = try simulatedSource(sim)
+        let src = try v4l2SimulatedSource(sim)
         XCTAssertNotNil(try src.nextFrame())
         XCTAssertEqual(sim.calls.filter { $0 == "open" }.count, 3)
         XCTAssertEqual(sim.interruptions.values.reduce(0, +), 0, "every scripted EINTR was consumed")
@@ -98,7 +98,7 @@ final class V4L2ErrorTests: XCTestCase {
     func testMetadataNodeIsNotACaptureDevice() {
         let sim = SimulatedV4L2Device()
         sim.capabilities = UInt32(0x0080_0000) | UInt32(0x0400_0000)  // META_CAPTURE | STREAMING
-        let error = v4l2Error { try simulatedSource(sim) }
+        let error = v4l2Error { try v4l2SimulatedSource(sim) }
         XCTAssertEqual(error, .notACaptureDevice(path: "/dev/video0", capabilities: "metadata capture, streaming"))
         XCTAssertTrue(error!.description.contains("try the other /dev/videoN"))
     }
@@ -106,12 +106,12 @@ final class V4L2ErrorTests: XCTestCase {
     func testCaptureWithoutStreaming() {
         let sim = SimulatedV4L2Device()
         sim.capabilities = UInt32(0x1) | UInt32(0x0100_0000)  // VIDEO_CAPTURE | READWRITE
-        XCTAssertEqual(v4l2Error { try simulatedSource(sim) }, .noStreaming(path: "/dev/video0"))
+        XCTAssertEqual(v4l2Error { try v4l2SimulatedSource(sim) }, .noStreaming(path: "/dev/video0"))
     }
 
     func testNoFrameWithinThePollTimeout() throws {
         let sim = SimulatedV4L2Device(script: [.frames(2), .stall])
-        let src = try simulatedSource(sim, V4L2Options(pollTimeout: 0.3))
+        let src = try v4l2SimulatedSource(sim, V4L2Options(pollTimeout: 0.3))
         XCTAssertNotNil(try src.nextFrame())
         XCTAssertNotNil(try src.nextFrame())
         let start = Clock.nanos()
@@ -123,14 +123,14 @@ final class V4L2ErrorTests: XCTestCase {
 
     func testSinglePollTimeoutsAreWaitedThrough() throws {
         let sim = SimulatedV4L2Device(script: [.pollTimeout, .pollTimeout, .frames(1)])
-        let src = try simulatedSource(sim)
+        let src = try v4l2SimulatedSource(sim)
         XCTAssertEqual(try src.nextFrame()?.index, 0)
     }
 
     func testOtherFailuresNameTheRequestAndReleaseEverything() {
         let sim = SimulatedV4L2Device()
         sim.failing["VIDIOC_STREAMON"] = ENOSPC
-        let error = v4l2Error { try simulatedSource(sim) }
+        let error = v4l2Error { try v4l2SimulatedSource(sim) }
         XCTAssertEqual(error, .syscall(path: "/dev/video0", request: "VIDIOC_STREAMON", errno: ENOSPC))
         XCTAssertTrue(error!.description.contains("VIDIOC_STREAMON failed: No space left on device"), error!.description)
         XCTAssertEqual(sim.mappedCount, 0)
@@ -140,14 +140,14 @@ final class V4L2ErrorTests: XCTestCase {
     func testTooFewBuffers() {
         let sim = SimulatedV4L2Device()
         sim.maxBuffers = 1
-        XCTAssertEqual(v4l2Error { try simulatedSource(sim) }, .tooFewBuffers(path: "/dev/video0", granted: 1))
+        XCTAssertEqual(v4l2Error { try v4l2SimulatedSource(sim) }, .tooFewBuffers(path: "/dev/video0", granted: 1))
         XCTAssertFalse(sim.isOpen)
     }
 
     func testFrameRateRequestsRefusedByTheDriverAreNoted() throws {
         let sim = SimulatedV4L2Device()
         sim.failing["VIDIOC_S_PARM"] = ENOTTY
-        let src = try simulatedSource(sim)
+        let src = try v4l2SimulatedSource(sim)
         XCTAssertTrue(src.notes.contains { $0.contains("does not take frame-rate requests") }, "\(src.notes)")
         XCTAssertEqual(src.info.frameRate, Rational(0, 1))
         XCTAssertNotNil(try src.nextFrame())
@@ -155,7 +155,7 @@ final class V4L2ErrorTests: XCTestCase {
 
     func testInvalidOptionsAreRejectedBeforeTouchingTheDevice() {
         let sim = SimulatedV4L2Device()
-        XCTAssertThrowsError(try simulatedSource(sim, V4L2Options(bufferCount: 1))) { error in
+        XCTAssertThrowsError(try v4l2SimulatedSource(sim, V4L2Options(bufferCount: 1))) { error in
             XCTAssertEqual(error as? MediaError, .invalidOption(name: "bufferCount", value: "1", expected: "2...32"))
         }
         XCTAssertTrue(sim.calls.isEmpty)
@@ -165,7 +165,7 @@ final class V4L2ErrorTests: XCTestCase {
 final class V4L2RecoveryTests: XCTestCase {
     func testDamagedFramesAreSkippedNotDelivered() throws {
         let sim = SimulatedV4L2Device(script: [.frames(1), .damaged(2), .frames(1)])
-        let src = try simulatedSource(sim)
+        let src = try v4l2SimulatedSource(sim)
         XCTAssertEqual(try src.nextFrame()?.index, 0)
         XCTAssertEqual(try src.nextFrame()?.index, 3, "frames 1 and 2 were damaged")
         XCTAssertEqual(src.corruptFramesSkipped, 2)
@@ -174,7 +174,7 @@ final class V4L2RecoveryTests: XCTestCase {
     func testOnlyDamagedFramesEndsWithAnError() throws {
         let sim = SimulatedV4L2Device(script: [.damaged(1_000_000)])
         sim.realtime = true
-        let src = try simulatedSource(sim, V4L2Options(pollTimeout: 0.3))
+        let src = try v4l2SimulatedSource(sim, V4L2Options(pollTimeout: 0.3))
         guard case let .onlyDamagedFrames(path, seconds, skipped)? = v4l2Error({ try src.nextFrame() }) else {
             return XCTFail("expected onlyDamagedFrames")
         }
@@ -186,7 +186,7 @@ final class V4L2RecoveryTests: XCTestCase {
     func testEIOThatTurnsOutToBeAnUnplugIsReportedAsDisconnect() throws {
         // UVC fails DQBUF with EIO first and only later answers ENODEV.
         let sim = SimulatedV4L2Device(script: [.frames(2)] + Array(repeating: .dqbufError(EIO), count: 20))
-        let src = try simulatedSource(sim, V4L2Options(maxIORetries: 2))
+        let src = try v4l2SimulatedSource(sim, V4L2Options(maxIORetries: 2))
         XCTAssertNotNil(try src.nextFrame())
         XCTAssertNotNil(try src.nextFrame())
         sim.failing["VIDIOC_QUERYCAP"] = ENODEV

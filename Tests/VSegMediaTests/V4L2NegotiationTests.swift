@@ -116,7 +116,7 @@ final class V4L2NegotiationTests: XCTestCase {
     func testDriverAdjustmentsAreReportedBySource() throws {
         // The simulated driver snaps S_PARM to its own table: 1280x720 YUYV only does 10 or 5 fps.
         let sim = SimulatedV4L2Device()
-        let src = try simulatedSource(sim, V4L2Options(width: 1280, height: 720, fps: 30, format: .yuyv))
+        let src = try v4l2SimulatedSource(sim, V4L2Options(width: 1280, height: 720, fps: 30, format: .yuyv))
         XCTAssertEqual(src.info.frameRate, Rational(10, 1))
         XCTAssertEqual(src.info.width, 1280)
         XCTAssertTrue(src.notes.contains { $0.contains("offers nearest 10 fps") }, "\(src.notes)")

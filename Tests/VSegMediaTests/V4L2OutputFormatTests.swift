@@ -6,19 +6,19 @@ final class V4L2OutputFormatTests: XCTestCase {
     private let points = [(0, 0), (1, 0), (57, 31), (318, 239), (319, 239)]
 
     func testBGR24FromYUYVIsRGBSwapped() throws {
-        let src = try simulatedSource(SimulatedV4L2Device(), V4L2Options(width: 320, height: 240, output: .bgr24))
+        let src = try v4l2SimulatedSource(SimulatedV4L2Device(), V4L2Options(width: 320, height: 240, output: .bgr24))
         XCTAssertEqual(src.info.pixelFormat, .bgr24)
         let f = try XCTUnwrap(src.nextFrame())
         XCTAssertEqual(f.format, .bgr24)
         for (x, y) in points {
             let s = SimulatedV4L2Pattern.yuv(x: x, y: y, frame: 0), c = SimulatedV4L2Pattern.yuv(x: x & ~1, y: y, frame: 0)
-            let (r, g, b) = referenceRGB(y: s.y, u: c.u, v: c.v)
-            XCTAssertLessThanOrEqual(channelDistance(pixel(f, x, y), (b, g, r)), 1)
+            let (r, g, b) = v4l2ReferenceRGB(y: s.y, u: c.u, v: c.v)
+            XCTAssertLessThanOrEqual(v4l2ChannelDistance(v4l2Pixel(f, x, y), (b, g, r)), 1)
         }
     }
 
     func testGray8FromYUYVIsFullRangeLuma() throws {
-        let src = try simulatedSource(SimulatedV4L2Device(), V4L2Options(width: 320, height: 240, output: .gray8))
+        let src = try v4l2SimulatedSource(SimulatedV4L2Device(), V4L2Options(width: 320, height: 240, output: .gray8))
         let f = try XCTUnwrap(src.nextFrame())
         XCTAssertEqual(f.format, .gray8)
         for (x, y) in points {
@@ -31,7 +31,7 @@ final class V4L2OutputFormatTests: XCTestCase {
     func testYUYV422IsTheCamerasOwnBytes() throws {
         let sim = SimulatedV4L2Device()
         sim.rowPadding = 8
-        let src = try simulatedSource(sim, V4L2Options(width: 320, height: 240, output: .yuyv422))
+        let src = try v4l2SimulatedSource(sim, V4L2Options(width: 320, height: 240, output: .yuyv422))
         let f = try XCTUnwrap(src.nextFrame())
         XCTAssertEqual(f.format, .yuyv422)
         XCTAssertEqual(f.buffer.rowBytes, 640)
@@ -44,13 +44,13 @@ final class V4L2OutputFormatTests: XCTestCase {
 
     func testFromRGB24Capture() throws {
         let sim = SimulatedV4L2Device()
-        let bgr = try simulatedSource(sim, V4L2Options(format: .rgb24, output: .bgr24))
+        let bgr = try v4l2SimulatedSource(sim, V4L2Options(format: .rgb24, output: .bgr24))
         let f = try XCTUnwrap(bgr.nextFrame())
         let c = SimulatedV4L2Pattern.rgb(x: 9, y: 4, frame: 0)
-        XCTAssertTrue(pixel(f, 9, 4) == (Int(c.b), Int(c.g), Int(c.r)))
+        XCTAssertTrue(v4l2Pixel(f, 9, 4) == (Int(c.b), Int(c.g), Int(c.r)))
         bgr.close()
 
-        let gray = try simulatedSource(SimulatedV4L2Device(), V4L2Options(format: .rgb24, output: .gray8))
+        let gray = try v4l2SimulatedSource(SimulatedV4L2Device(), V4L2Options(format: .rgb24, output: .gray8))
         let g = try XCTUnwrap(gray.nextFrame())
         let expected = 0.299 * Double(c.r) + 0.587 * Double(c.g) + 0.114 * Double(c.b)
         XCTAssertEqual(Double(g.buffer.bytes[4 * g.buffer.rowBytes + 9]), expected, accuracy: 1)
@@ -58,13 +58,13 @@ final class V4L2OutputFormatTests: XCTestCase {
 
     func testRawYUYVOutputNeedsAYUYVCapture() {
         let sim = SimulatedV4L2Device()
-        XCTAssertThrowsError(try simulatedSource(sim, V4L2Options(format: .mjpeg, output: .yuyv422))) { error in
+        XCTAssertThrowsError(try v4l2SimulatedSource(sim, V4L2Options(format: .mjpeg, output: .yuyv422))) { error in
             XCTAssertEqual((error as? MediaError)?.exitCode, .usage)
             XCTAssertTrue("\(error)".contains("sends RGB3, not YUYV"), "\(error)")
         }
         XCTAssertFalse(sim.isOpen)
         XCTAssertEqual(sim.mappedCount, 0)
-        XCTAssertThrowsError(try simulatedSource(SimulatedV4L2Device(), V4L2Options(output: .nv12)))
+        XCTAssertThrowsError(try v4l2SimulatedSource(SimulatedV4L2Device(), V4L2Options(output: .nv12)))
     }
 
     func testSourceOptionsPixelFormatBecomesTheOutput() throws {

@@ -3,7 +3,7 @@ import VSegCore
 
 /// BT.601 limited-range YUV -> RGB in floating point, written from the spec's
 /// matrix independently of `YUYVConverter`'s fixed-point arithmetic.
-func referenceRGB(y: UInt8, u: UInt8, v: UInt8) -> (Int, Int, Int) {
+func v4l2ReferenceRGB(y: UInt8, u: UInt8, v: UInt8) -> (Int, Int, Int) {
     let yy = (Double(y) - 16) * 255 / 219
     let cb = (Double(u) - 128) * 255 / 224
     let cr = (Double(v) - 128) * 255 / 224
@@ -16,19 +16,19 @@ func referenceRGB(y: UInt8, u: UInt8, v: UInt8) -> (Int, Int, Int) {
 }
 
 /// The RGB pixel (x, y) of a frame.
-func pixel(_ frame: Frame, _ x: Int, _ y: Int) -> (Int, Int, Int) {
+func v4l2Pixel(_ frame: Frame, _ x: Int, _ y: Int) -> (Int, Int, Int) {
     let b = frame.buffer.bytes
     let o = y * frame.buffer.rowBytes + x * 3
     return (Int(b[o]), Int(b[o + 1]), Int(b[o + 2]))
 }
 
 /// Largest channel difference between two pixels.
-func channelDistance(_ a: (Int, Int, Int), _ b: (Int, Int, Int)) -> Int {
+func v4l2ChannelDistance(_ a: (Int, Int, Int), _ b: (Int, Int, Int)) -> Int {
     max(abs(a.0 - b.0), abs(a.1 - b.1), abs(a.2 - b.2))
 }
 
 /// Opens a source on a simulated camera with the test's options.
-func simulatedSource(_ sim: SimulatedV4L2Device, _ options: V4L2Options = V4L2Options()) throws -> V4L2Source {
+func v4l2SimulatedSource(_ sim: SimulatedV4L2Device, _ options: V4L2Options = V4L2Options()) throws -> V4L2Source {
     try V4L2Source(path: "/dev/video0", options: options, device: sim)
 }
 

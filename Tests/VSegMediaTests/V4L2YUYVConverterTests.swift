@@ -10,8 +10,8 @@ final class V4L2YUYVConverterTests: XCTestCase {
         var expected: [(Int, Int, Int)] = []
         for y in levels { for u in levels { for v in levels {
             yuyv += [UInt8(y), UInt8(u), UInt8(255 - y), UInt8(v)]
-            expected.append(referenceRGB(y: UInt8(y), u: UInt8(u), v: UInt8(v)))
-            expected.append(referenceRGB(y: UInt8(255 - y), u: UInt8(u), v: UInt8(v)))
+            expected.append(v4l2ReferenceRGB(y: UInt8(y), u: UInt8(u), v: UInt8(v)))
+            expected.append(v4l2ReferenceRGB(y: UInt8(255 - y), u: UInt8(u), v: UInt8(v)))
         } } }
         let width = expected.count
         var rgb = [UInt8](repeating: 0, count: width * 3)
@@ -23,7 +23,7 @@ final class V4L2YUYVConverterTests: XCTestCase {
         }
         var worst = 0
         for (i, e) in expected.enumerated() {
-            worst = max(worst, channelDistance((Int(rgb[i * 3]), Int(rgb[i * 3 + 1]), Int(rgb[i * 3 + 2])), e))
+            worst = max(worst, v4l2ChannelDistance((Int(rgb[i * 3]), Int(rgb[i * 3 + 1]), Int(rgb[i * 3 + 2])), e))
         }
         XCTAssertLessThanOrEqual(worst, 1)
     }
