@@ -1,5 +1,5 @@
 #!/bin/sh
-# Checks that AVX2/AVX-512 instructions appear only in functions of the
+# 1. Checks that AVX2/AVX-512 instructions appear only in functions of the
 # VSegKernelsAVX2 / VSegKernelsAVX512 modules of a linked binary, so that the
 # binary runs on a CPU without them (the engine only calls those modules after
 # checking CPU features).
@@ -10,6 +10,8 @@
 # linker, which may keep the AVX-512 copy for everybody. Keep kernel helpers
 # internal (no @usableFromInline) so that only specialized, module-prefixed
 # code is emitted, and run this after changing the kernels:
+#
+# 2. Checks that the kernel run paths make no heap allocation (STYLE 5).
 #
 #   swift build -c release --product vseg && Benchmarks/kernels/check-isa-isolation.sh .build/release/vseg
 set -eu
@@ -24,3 +26,16 @@ if [ -n "$bad" ]; then
   exit 1
 fi
 echo "ok: AVX2/AVX-512 instructions only inside VSegKernelsAVX2/VSegKernelsAVX512 in $bin"
+
+# Prepare allocates, run does not: in the kernel modules only the pack*
+# functions may call the allocator or touch reference counts.
+alloc=$(objdump -dr --no-show-raw-insn "$bin" \
+  | awk '/^[0-9a-f]+ <.*>:$/ { name = $2 } /call/ { print name " -> " $NF }' \
+  | grep -E '^<\$s(17VSegKernelsAVX512|15VSegKernelsAVX2|19VSegKernelsPortable)' \
+  | grep -E '(alloc|retain|release|malloc)' | grep -v -E 'ISAConvO[0-9]+pack|ISAGemmO4pack' || true)
+if [ -n "$alloc" ]; then
+  echo "heap allocation or ARC traffic in kernel run paths:" >&2
+  echo "$alloc" >&2
+  exit 1
+fi
+echo "ok: no allocation or reference counting in the kernel modules outside pack*"

@@ -126,7 +126,7 @@ final class KernelConvTests: XCTestCase {
         runners.append(.dispatcher)
         for r in runners where r.supports(g, kind) {
             var outputs: [[Float]] = []
-            for tasks in [1, 2, 3] {
+            for tasks in [1, 2, 3, 7] {
                 let out = r.run(g, kind: kind, input: input, weights: weights, bias: bias, tasks: tasks)
                 let body = Array(out[0..<outCount])
                 XCTAssertTrue(out[outCount...].allSatisfy { $0.bitPattern == sentinel.bitPattern },
