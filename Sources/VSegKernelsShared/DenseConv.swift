@@ -67,6 +67,8 @@ public enum ISAConv {
         let (inH, inW, kH, kW) = (g.inH, g.inW, g.kH, g.kW)
         let (sH, sW, dH, dW) = (g.strideH, g.strideW, g.dilationH, g.dilationW)
         let lastY = (kH - 1) * dH, lastX = (kW - 1) * dW
+        let plainGEMM = kH == 1 && kW == 1 && sH == 1 && sW == 1 && g.padTop == 0 && g.padLeft == 0
+            && g.outH == inH && g.outW == inW
         let zero = rest
         zero.initialize(repeating: 0, count: kc)
         let zeroRow = UnsafePointer(zero)
@@ -83,6 +85,15 @@ public enum ISAConv {
                 let mr = min(MR, pixels - m0)
                 let a = aPtrs + blk * aPerBlock
                 let c = cPtrs + blk * MR
+                if plainGEMM {
+                    // 1x1, stride 1, no padding: pixel m reads input row m.
+                    for i in 0..<MR {
+                        let m = m0 + min(i, mr - 1)
+                        a[i] = input + m * kc
+                        c[i] = output + m * g.outC
+                    }
+                    continue
+                }
                 // One division per block, then walk the pixels.
                 var b = m0 / hw
                 var oy = (m0 - b * hw) / g.outW
