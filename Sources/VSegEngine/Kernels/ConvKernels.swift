@@ -17,6 +17,16 @@ public enum ConvKind: Sendable {
 /// per task that can run at the same time; per inference call `run` for every
 /// task in `0..<taskCount(…)` (tasks are independent and may run on any thread).
 /// `run` makes no heap allocation. Results do not depend on the task split.
+///
+/// Fast paths (Swift SIMD, one source compiled per ISA in VSegKernelsAVX512 /
+/// VSegKernelsAVX2 / VSegKernelsPortable, see Sources/VSegKernelsShared):
+/// - dense, groups == 1: indirect GEMM, register tile 8x32 (AVX-512), 6x16
+///   (AVX2), 6x8 (portable); a 1x1 stride-1 conv reads the NHWC input as the
+///   GEMM's A matrix; a single output channel uses a dot-product kernel.
+/// - depthwise, multiplier 1: direct, vectorized over channels.
+/// - transposed, groups == 1: gather form, one indirect GEMM per output phase.
+/// Grouped dense/transposed convs and depthwise multiplier > 1 run the
+/// `ReferenceConv` twin (split into tasks by output pixels).
 public enum ConvKernels {
     /// "avx512" | "avx2" | "portable" (or "reference"), picked once from CPU
     /// features. `VSEG_ISA=avx2|portable|reference` lowers it, for testing.
