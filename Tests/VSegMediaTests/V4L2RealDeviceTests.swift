@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import XCTest
 import VSegCore
 @testable import VSegMedia
@@ -64,5 +67,22 @@ final class V4L2FactoryTests: XCTestCase {
         let unpaced = try XCTUnwrap(V4L2Source.open(uri: "v4l2sim:?unpaced", options: SourceOptions()))
         XCTAssertNotNil(try unpaced.nextFrame())
         XCTAssertNil(try V4L2Source.open(uri: "samples/bikes.mp4", options: SourceOptions()))
+    }
+}
+
+final class V4L2SimulatedRealtimeTests: XCTestCase {
+    func testASlowReaderLosesFramesLikeWithARealDriver() throws {
+        let sim = SimulatedV4L2Device()
+        sim.realtime = true
+        let src = try v4l2SimulatedSource(sim, V4L2Options(width: 320, height: 240, fps: 30, bufferCount: 2))
+        let first = try XCTUnwrap(src.nextFrame())
+        usleep(300_000)  // ~9 frame intervals with both buffers full
+        let held = try (0..<2).map { _ in try XCTUnwrap(src.nextFrame()) }
+        let fresh = try XCTUnwrap(src.nextFrame())
+        XCTAssertEqual(first.index, 0)
+        XCTAssertEqual(held.map(\.index), [1, 2], "the two queued buffers kept the oldest frames")
+        XCTAssertGreaterThanOrEqual(fresh.index, 8, "frames due while no buffer was queued are gone")
+        XCTAssertEqual(src.framesDroppedByDriver, fresh.index - 3)
+        XCTAssertEqual(fresh.timestamp.value, Int64(fresh.index) * 1_000_000 / 30)
     }
 }

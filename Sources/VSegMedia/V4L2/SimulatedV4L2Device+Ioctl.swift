@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CV4L2
+import VSegCore
 
 /// The driver side of each ioctl the simulated camera answers.
 extension SimulatedV4L2Device {
@@ -164,6 +165,7 @@ extension SimulatedV4L2Device {
         let i = try checkedIndex(b)
         guard !queue.contains(i) else { throw V4L2Errno(EINVAL) }
         queue.append(i)
+        queuedAt[i] = Clock.nanos()
     }
 
     private func dequeueBuffer(_ b: inout v4l2_buffer) throws {
@@ -183,6 +185,7 @@ extension SimulatedV4L2Device {
             break
         }
         guard !queue.isEmpty else { throw V4L2Errno(EAGAIN) }
+        sequence = realtimeSequence()
         let i = queue.removeFirst()
         SimulatedV4L2Pattern.fill(buffers[i].memory, format: format, width: size.width, height: size.height,
                                   rowBytes: bytesPerLine, frame: Int(sequence))

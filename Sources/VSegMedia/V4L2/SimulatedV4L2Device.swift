@@ -78,6 +78,8 @@ public final class SimulatedV4L2Device: V4L2Device {
     var bytesPerLine: Int { size.width * (format == .yuyv ? 2 : 3) + rowPadding }
     var buffers: [(memory: UnsafeMutableRawPointer, length: Int)] = []
     var queue: [Int] = []
+    /// When each queued buffer was queued (real-time mode).
+    var queuedAt: [Int: UInt64] = [:]
     private var mapped: [UnsafeMutableRawPointer: Int] = [:]
     var sequence: UInt32 = 0
     private var woken = false
@@ -160,11 +162,10 @@ public final class SimulatedV4L2Device: V4L2Device {
         }
     }
 
-    /// Real-time pacing: the next frame is due `sequence` intervals after STREAMON.
+    /// Real-time pacing: frame n is due n intervals after STREAMON.
     private func waitForFrameTime(_ milliseconds: Int32) -> V4L2PollResult {
         let start = streamStartNanos ?? Clock.nanos()
-        streamStartNanos = start
-        let due = start + UInt64(sequence) * UInt64(interval.numerator) * 1_000_000_000 / UInt64(max(1, interval.denominator))
+        let due = start + UInt64(realtimeSequence()) * intervalNanos
         let now = Clock.nanos()
         guard due > now else { return .ready }
         let waitMs = (due - now + 999_999) / 1_000_000
@@ -175,6 +176,20 @@ public final class SimulatedV4L2Device: V4L2Device {
 
     public func wake() {
         lock.withLock { woken = true }
+    }
+
+    var intervalNanos: UInt64 {
+        UInt64(interval.numerator) * 1_000_000_000 / UInt64(max(1, interval.denominator))
+    }
+
+    /// The frame the next DQBUF returns in real time. Like a driver, a buffer gets the
+    /// first frame due after it was queued; frames due while no buffer was queued are
+    /// lost, which shows as a gap in sequence numbers when the reader is slow.
+    func realtimeSequence() -> UInt32 {
+        guard realtime, let first = queue.first, let at = queuedAt[first], let start = streamStartNanos,
+              at > start else { return sequence }
+        let step = max(1, intervalNanos)
+        return max(sequence, UInt32(truncatingIfNeeded: (at - start + step - 1) / step))
     }
 
     /// Sleeps out a poll timeout in 1 ms steps, ending early on `wake()`.
