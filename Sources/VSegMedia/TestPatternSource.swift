@@ -14,8 +14,8 @@ import VSegCore
 /// Pixel (x, y) of frame i in RGB is
 /// `R = (x + 4i) & 255, G = (y + 2i) & 255, B = ((x >> 4) ^ (y >> 4)) * 16 & 255`,
 /// with an inverted 1/8-size square moving right by one pixel per frame, so a
-/// test can check any pixel. YUV formats carry the same picture through the
-/// BT.601 limited-range matrix.
+/// test can check any pixel. Other formats carry the same picture converted by
+/// swscale (BT.601, limited range).
 public final class TestPatternSource: FrameSource {
     public let info: SourceInfo
     private let pool: PixelBufferPool
@@ -25,7 +25,8 @@ public final class TestPatternSource: FrameSource {
     private var startNanos: UInt64 = 0
     private let stopFlag = Lock()
     private var stopped = false
-    private var rgbScratch: [UInt8] = []
+    private var rgbScratch: PixelBuffer?
+    private let scaler = Scaler()
 
     public static func handles(_ uri: String) -> Bool { uri.hasPrefix("pattern:") || uri.hasPrefix("testsrc:") }
 
@@ -70,7 +71,7 @@ public final class TestPatternSource: FrameSource {
             }
         }
         let buf = pool.get()
-        TestPatternSource.render(into: buf, frameIndex: index, scratch: &rgbScratch)
+        try TestPatternSource.render(into: buf, frameIndex: index, scratch: &rgbScratch, scaler: scaler)
         let f = Frame(buffer: buf, timestamp: Timestamp(value: Int64(index), timeBase: info.timeBase), duration: 1, index: index)
         index += 1
         return f
@@ -90,74 +91,38 @@ public final class TestPatternSource: FrameSource {
         return (r, g, b)
     }
 
-    static func render(into buf: PixelBuffer, frameIndex i: Int, scratch: inout [UInt8]) {
+    static func render(into buf: PixelBuffer, frameIndex i: Int, scratch: inout PixelBuffer?, scaler: Scaler) throws {
         let w = buf.width, h = buf.height
-        let out = buf.bytes
-        switch buf.format {
-        case .rgb24, .bgr24:
-            let swap = buf.format == .bgr24
-            for y in 0..<h {
-                var o = y * w * 3
-                for x in 0..<w {
-                    let (r, g, b) = rgb(x: x, y: y, frame: i, width: w, height: h)
-                    out[o] = swap ? b : r; out[o + 1] = g; out[o + 2] = swap ? r : b
-                    o += 3
-                }
-            }
-        default:
-            // Render RGB once, then convert with integer BT.601 limited-range math.
-            if scratch.count != w * h * 3 { scratch = [UInt8](repeating: 0, count: w * h * 3) }
-            for y in 0..<h {
-                for x in 0..<w {
-                    let (r, g, b) = rgb(x: x, y: y, frame: i, width: w, height: h)
-                    let o = (y * w + x) * 3
-                    scratch[o] = r; scratch[o + 1] = g; scratch[o + 2] = b
-                }
-            }
-            rgbToYUV(scratch, width: w, height: h, into: buf)
+        if buf.format == .rgb24 || buf.format == .bgr24 {
+            renderRGB(into: buf.data.assumingMemoryBound(to: UInt8.self), width: w, height: h, frame: i, bgr: buf.format == .bgr24)
+            return
         }
+        // Other formats: the RGB picture through swscale (BT.601, limited range).
+        if scratch == nil { scratch = PixelBuffer(width: w, height: h, format: .rgb24) }
+        renderRGB(into: scratch!.data.assumingMemoryBound(to: UInt8.self), width: w, height: h, frame: i, bgr: false)
+        try scaler.convert(ImageRef(scratch!), into: ImageRef(buf))
     }
 
-    private static func lumaOf(_ r: Int, _ g: Int, _ b: Int) -> UInt8 { UInt8(((66 * r + 129 * g + 25 * b + 128) >> 8) + 16) }
-    private static func cbOf(_ r: Int, _ g: Int, _ b: Int) -> UInt8 { UInt8(((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128) }
-    private static func crOf(_ r: Int, _ g: Int, _ b: Int) -> UInt8 { UInt8(((112 * r - 94 * g - 18 * b + 128) >> 8) + 128) }
-
-    private static func rgbToYUV(_ rgb: [UInt8], width w: Int, height h: Int, into buf: PixelBuffer) {
-        let out = buf.bytes
-        func px(_ x: Int, _ y: Int) -> (Int, Int, Int) {
-            let o = (min(y, h - 1) * w + min(x, w - 1)) * 3
-            return (Int(rgb[o]), Int(rgb[o + 1]), Int(rgb[o + 2]))
-        }
-        let cw = (w + 1) / 2, ch = (h + 1) / 2
-        switch buf.format {
-        case .gray8, .yuv420p, .nv12:
-            for y in 0..<h { for x in 0..<w { let (r, g, b) = px(x, y); out[y * w + x] = lumaOf(r, g, b) } }
-            if buf.format == .gray8 { return }
-            for cy in 0..<ch {
-                for cx in 0..<cw {
-                    // Chroma from the top-left sample of each 2x2 block: simple and exact to check.
-                    let (r, g, b) = px(cx * 2, cy * 2)
-                    if buf.format == .yuv420p {
-                        out[w * h + cy * cw + cx] = cbOf(r, g, b)
-                        out[w * h + cw * ch + cy * cw + cx] = crOf(r, g, b)
-                    } else {
-                        out[w * h + cy * cw * 2 + cx * 2] = cbOf(r, g, b)
-                        out[w * h + cy * cw * 2 + cx * 2 + 1] = crOf(r, g, b)
-                    }
-                }
+    /// The same picture as `rgb(x:y:frame:width:height:)`, a row at a time.
+    private static func renderRGB(into out: UnsafeMutablePointer<UInt8>, width w: Int, height h: Int, frame i: Int, bgr: Bool) {
+        let side = max(1, min(w, h) / 8)
+        let bx = i % max(1, w - side), by = (h - side) / 2
+        let r0 = 4 &* i
+        for y in 0..<h {
+            let row = out + y * w * 3
+            let g = UInt8(truncatingIfNeeded: y &+ 2 &* i)
+            let yb = y >> 4
+            let inBoxRow = y >= by && y < by + side
+            for x in 0..<w {
+                var r = UInt8(truncatingIfNeeded: x &+ r0)
+                var gg = g
+                var b = UInt8(truncatingIfNeeded: ((x >> 4) ^ yb) &* 16)
+                if inBoxRow && x >= bx && x < bx + side { r = ~r; gg = ~gg; b = ~b }
+                let o = x &* 3
+                row[o] = bgr ? b : r
+                row[o + 1] = gg
+                row[o + 2] = bgr ? r : b
             }
-        case .yuyv422:
-            for y in 0..<h {
-                for x in stride(from: 0, to: w, by: 2) {
-                    let (r0, g0, b0) = px(x, y), (r1, g1, b1) = px(x + 1, y)
-                    let o = (y * w + x) * 2
-                    out[o] = lumaOf(r0, g0, b0); out[o + 1] = cbOf(r0, g0, b0)
-                    if o + 2 < out.count { out[o + 2] = lumaOf(r1, g1, b1) }
-                    if o + 3 < out.count { out[o + 3] = crOf(r0, g0, b0) }
-                }
-            }
-        case .rgb24, .bgr24:
-            break
         }
     }
 }
