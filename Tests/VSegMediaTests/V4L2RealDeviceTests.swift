@@ -74,7 +74,8 @@ final class V4L2SimulatedRealtimeTests: XCTestCase {
     func testASlowReaderLosesFramesLikeWithARealDriver() throws {
         let sim = SimulatedV4L2Device()
         sim.realtime = true
-        let src = try v4l2SimulatedSource(sim, V4L2Options(width: 320, height: 240, fps: 30, bufferCount: 2))
+        let src = try v4l2SimulatedSource(sim, V4L2Options(width: 320, height: 240, fps: 30, bufferCount: 2,
+                                                            dropStaleFrames: false))
         let first = try XCTUnwrap(src.nextFrame())
         usleep(300_000)  // ~9 frame intervals with both buffers full
         let held = try (0..<2).map { _ in try XCTUnwrap(src.nextFrame()) }
@@ -84,5 +85,25 @@ final class V4L2SimulatedRealtimeTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(fresh.index, 8, "frames due while no buffer was queued are gone")
         XCTAssertEqual(src.framesDroppedByDriver, fresh.index - 3)
         XCTAssertEqual(fresh.timestamp.value, Int64(fresh.index) * 1_000_000 / 30)
+    }
+}
+
+extension V4L2SimulatedRealtimeTests {
+    func testStaleFramesAreSkippedForTheNewest() throws {
+        let sim = SimulatedV4L2Device()
+        sim.realtime = true
+        let src = try v4l2SimulatedSource(sim, V4L2Options(width: 320, height: 240, fps: 30, bufferCount: 4))
+        XCTAssertEqual(try src.nextFrame()?.index, 0)
+        usleep(300_000)  // frames 1...4 fill the other buffers
+        let newest = try XCTUnwrap(src.nextFrame())
+        // Buffers held frames 1...4; frames due while all were full are lost by the
+        // driver. Whatever is handed out is recent, not the oldest buffer.
+        XCTAssertGreaterThanOrEqual(newest.index, 4, "not frame 1, the oldest buffer")
+        XCTAssertGreaterThanOrEqual(src.staleFramesDropped, 3)
+        XCTAssertEqual(src.framesDroppedByDriver, newest.index - 1 - src.staleFramesDropped,
+                       "every missing index is either our skip or the driver's drop, counted once")
+        let next = try XCTUnwrap(src.nextFrame())
+        XCTAssertGreaterThan(next.index, 4)
+        XCTAssertEqual(sim.mappedCount, 4)
     }
 }

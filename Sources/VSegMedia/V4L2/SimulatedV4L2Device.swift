@@ -150,6 +150,12 @@ public final class SimulatedV4L2Device: V4L2Device {
         try enter("poll")
         if lock.withLock({ woken }) { return .woken }
         if isUnplugged || !isStreaming { return .ready }  // POLLERR, like a real driver
+        if timeoutMilliseconds == 0 {
+            // A peek: unpaced, a frame is only made for a reader that waits; in real
+            // time, one is ready if its time has come. Never consumes the script.
+            guard realtime, !queue.isEmpty, script.first != .stall, let start = streamStartNanos else { return .timedOut }
+            return start + UInt64(realtimeSequence()) * intervalNanos <= Clock.nanos() ? .ready : .timedOut
+        }
         switch script.first {
         case .pollTimeout?:
             script.removeFirst()

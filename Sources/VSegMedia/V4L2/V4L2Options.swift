@@ -33,16 +33,20 @@ public struct V4L2Options: Codable, Sendable, Equatable {
     public var maxIORetries: Int
     /// Stop (end of stream) after this many frames; nil: until interrupted.
     public var maxFrames: Int?
+    /// When several frames are ready, hand out only the newest and give the older ones
+    /// straight back to the driver, so a slow reader never sees stale frames.
+    public var dropStaleFrames: Bool
     /// Pixel format of the frames handed out: rgb24, bgr24, gray8, or yuyv422
     /// (the camera's own bytes, no conversion; needs a YUYV capture).
     public var output: PixelFormat
 
     public init(width: Int = 640, height: Int = 480, fps: Double = 30, format: Format = .auto,
                 bufferCount: Int = 4, pollTimeout: Double = 5, maxIORetries: Int = 5, maxFrames: Int? = nil,
-                output: PixelFormat = .rgb24) {
+                output: PixelFormat = .rgb24, dropStaleFrames: Bool = true) {
         self.width = width; self.height = height; self.fps = fps; self.format = format
         self.bufferCount = bufferCount; self.pollTimeout = pollTimeout
         self.maxIORetries = maxIORetries; self.maxFrames = maxFrames; self.output = output
+        self.dropStaleFrames = dropStaleFrames
     }
 
     /// The camera part of the generic source options: width/height/frameRate,

@@ -12,6 +12,8 @@ import VSegCore
 /// - `nextFrame()` polls with short slices (so `interrupt()` and the timeout are
 ///   prompt), dequeues, converts (YUYV in Swift, RGB24 as libv4l2 hands it),
 ///   and gives the buffer straight back to the driver.
+/// - When the reader is slow and several frames are ready, only the newest is
+///   handed out (`dropStaleFrames`); the skipped ones show as gaps in `Frame.index`.
 /// - Timestamps are the driver's monotonic capture times in microseconds,
 ///   counted from the first frame; `Frame.index` follows the driver's sequence
 ///   numbers, so frames the driver dropped leave gaps.
@@ -29,6 +31,8 @@ public final class V4L2Source: FrameSource {
     public private(set) var framesDelivered = 0
     /// Frames the driver skipped (gaps in its sequence numbers).
     public private(set) var framesDroppedByDriver = 0
+    /// Older ready frames given back unread because a newer one was ready (`dropStaleFrames`).
+    public private(set) var staleFramesDropped = 0
     /// Buffers thrown away because the driver flagged them or they were short.
     public private(set) var corruptFramesSkipped = 0
 
@@ -44,6 +48,7 @@ public final class V4L2Source: FrameSource {
     private var firstSequence: UInt32?
     private var lastIndex = -1
     private var pendingError: Error?
+    private var staleSinceLastFrame = 0
 
     /// Opens a real camera through libv4l2.
     public convenience init(path: String, options: V4L2Options = V4L2Options()) throws {
@@ -102,7 +107,7 @@ public final class V4L2Source: FrameSource {
             case .timedOut: continue
             case .ready: break
             }
-            let buffer: v4l2_buffer
+            var buffer: v4l2_buffer
             do {
                 buffer = try capture.dequeue()
             } catch let e as V4L2Error where e.errno == EAGAIN {
@@ -117,6 +122,7 @@ public final class V4L2Source: FrameSource {
                 usleep(UInt32(min(ioFailures, 5)) * 10_000)
                 continue
             }
+            if options.dropStaleFrames { buffer = newestReady(after: buffer) }
             if let frame = makeFrame(buffer) {
                 do { try capture.requeue(buffer) } catch { pendingError = error }
                 framesDelivered += 1
@@ -127,6 +133,34 @@ public final class V4L2Source: FrameSource {
             skippedThisWait += 1
             try capture.requeue(buffer)
         }
+    }
+
+    /// Dequeues whatever else is ready without waiting and keeps the newest buffer,
+    /// handing the older ones back (the flow-limiting rule for live sources: the
+    /// latest frame wins). Errors are left for the next call.
+    private func newestReady(after first: v4l2_buffer) -> v4l2_buffer {
+        var newest = first
+        while (try? capture.handle.poll(timeoutMilliseconds: 0)) == .ready {
+            let next: v4l2_buffer
+            do {
+                next = try capture.dequeue()
+            } catch let e as V4L2Error where e.errno == EAGAIN || e.errno == EIO {
+                break
+            } catch {
+                pendingError = error
+                break
+            }
+            if next.flags & V4L2Const.bufFlagError != 0 {
+                // Keep the good frame we have rather than a damaged newer one.
+                do { try capture.requeue(next) } catch { pendingError = error }
+                break
+            }
+            do { try capture.requeue(newest) } catch { pendingError = error }
+            staleFramesDropped += 1
+            staleSinceLastFrame += 1
+            newest = next
+        }
+        return newest
     }
 
     /// After repeated EIO: an unplugged UVC camera fails DQBUF with EIO before its node
@@ -173,7 +207,8 @@ public final class V4L2Source: FrameSource {
         firstSequence = first
         var index = Int(sequence &- first)
         if index <= lastIndex { index = lastIndex + 1 }
-        framesDroppedByDriver += index - lastIndex - 1
+        framesDroppedByDriver += max(0, index - lastIndex - 1 - staleSinceLastFrame)
+        staleSinceLastFrame = 0
         lastIndex = index
         return index
     }
