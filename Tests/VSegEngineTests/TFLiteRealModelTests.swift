@@ -32,8 +32,8 @@ final class TFLiteRealModelTests: XCTestCase {
 
     func testModelsLoadWithLiteRTShapes() throws {
         for m in Self.models {
-            _ = try RealModels.bytes(m.name)
-            let g = try TFLiteImporter.load(path: RealModels.path(m.name))
+            _ = try TFLiteRealModels.bytes(m.name)
+            let g = try TFLiteImporter.load(path: TFLiteRealModels.path(m.name))
             XCTAssertEqual(g.format, .tflite)
             XCTAssertEqual(g.inputs.map(\.name), m.inputs.map(\.0), m.name)
             XCTAssertEqual(g.inputs.map { g.tensors[$0.tensor].shape }, m.inputs.map(\.1), m.name)
@@ -83,9 +83,9 @@ final class TFLiteRealModelTests: XCTestCase {
     }
 
     func testOpsPerModel() throws {
-        _ = try RealModels.bytes("selfie_segmentation")
+        _ = try TFLiteRealModels.bytes("selfie_segmentation")
         func histogram(_ name: String) throws -> [String: Int] {
-            let g = try TFLiteImporter.load(path: RealModels.path(name))
+            let g = try TFLiteImporter.load(path: TFLiteRealModels.path(name))
             return Dictionary(g.nodes.map { ($0.op.name, 1) }, uniquingKeysWith: +)
         }
         XCTAssertEqual(try histogram("selfie_segmentation"), [
@@ -106,8 +106,8 @@ final class TFLiteRealModelTests: XCTestCase {
     /// The selfie model's Convolution2DTransposeBias: SAME, stride 2, 2x2 kernel,
     /// 128x128 -> 256x256, so nothing is cropped.
     func testSelfieTransposeConvBias() throws {
-        _ = try RealModels.bytes("selfie_segmentation")
-        let g = try TFLiteImporter.load(path: RealModels.path("selfie_segmentation"))
+        _ = try TFLiteRealModels.bytes("selfie_segmentation")
+        let g = try TFLiteImporter.load(path: TFLiteRealModels.path("selfie_segmentation"))
         let tc = g.nodes.filter { if case .transposeConv2D = $0.op { return true } else { return false } }
         XCTAssertEqual(tc.count, 1)
         guard let n = tc.first, case .transposeConv2D(let a, let op) = n.op else { return }
@@ -122,12 +122,12 @@ final class TFLiteRealModelTests: XCTestCase {
     }
 
     func testMetadata() throws {
-        _ = try RealModels.bytes("pose_detection")
-        let g = try TFLiteImporter.load(path: RealModels.path("pose_detection"))
+        _ = try TFLiteRealModels.bytes("pose_detection")
+        let g = try TFLiteImporter.load(path: TFLiteRealModels.path("pose_detection"))
         XCTAssertEqual(g.metadata["min_runtime_version"], "2.2.0")
         XCTAssertEqual(g.metadata["description"], "MLIR Converted.")
         XCTAssertEqual(g.metadata["sparse_constants"], "38")
-        let s = try TFLiteImporter.load(path: RealModels.path("selfie_segmentation"))
+        let s = try TFLiteImporter.load(path: TFLiteRealModels.path("selfie_segmentation"))
         XCTAssertEqual(s.metadata["description"]?.hasPrefix("keras2tflite_selfiesegmentation"), true)
         XCTAssertEqual(s.metadata["folded_ops"], "DEQUANTIZE x110")
     }
@@ -135,8 +135,8 @@ final class TFLiteRealModelTests: XCTestCase {
     /// MAC counts agree with ANCHORS.md within 3%.
     func testMACsMatchAnchors() throws {
         for m in Self.models where m.anchorMMAC > 0 {
-            _ = try RealModels.bytes(m.name)
-            let s = try ModelSummary.tflite(path: RealModels.path(m.name))
+            _ = try TFLiteRealModels.bytes(m.name)
+            let s = try ModelSummary.tflite(path: TFLiteRealModels.path(m.name))
             let mmac = Double(s.convMACs) / 1e6
             XCTAssertEqual(mmac, m.anchorMMAC, accuracy: m.anchorMMAC * 0.03, "\(m.name): \(mmac) MMAC")
             XCTAssertEqual(s.nodesWithUnknownShape, 0)
@@ -146,8 +146,8 @@ final class TFLiteRealModelTests: XCTestCase {
     }
 
     func testSummaryRender() throws {
-        _ = try RealModels.bytes("selfie_segmentation")
-        var s = try ModelSummary.tflite(path: RealModels.path("selfie_segmentation"))
+        _ = try TFLiteRealModels.bytes("selfie_segmentation")
+        var s = try ModelSummary.tflite(path: TFLiteRealModels.path("selfie_segmentation"))
         XCTAssertEqual(s.inputs.first?.shape, [1, 256, 256, 3])
         XCTAssertEqual(s.opHistogram.first?.op, "Conv2D")
         XCTAssertEqual(s.opHistogram.first?.count, 43)
@@ -164,7 +164,7 @@ final class TFLiteRealModelTests: XCTestCase {
         text = s.render()
         XCTAssertTrue(text.contains("peak activation memory: 3.0 MiB"), text)
         if ProcessInfo.processInfo.environment["VSEG_PRINT_SUMMARY"] != nil {
-            for m in Self.models { print(try ModelSummary.tflite(path: RealModels.path(m.name)).render()) }
+            for m in Self.models { print(try ModelSummary.tflite(path: TFLiteRealModels.path(m.name)).render()) }
         }
     }
 }

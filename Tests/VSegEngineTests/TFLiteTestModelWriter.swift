@@ -4,23 +4,23 @@ import XCTest
 /// A minimal FlatBuffer writer for building tiny TFLite models in tests.
 /// Objects are laid out front to back (a parent before its children), so
 /// every uoffset is positive; vtables sit right before their table.
-indirect enum FBNode {
+indirect enum TFLFBNode {
     /// Fields by id; nil = absent.
-    case table([FBField?])
+    case table([TFLFBField?])
     case string(String)
     case scalars(elementSize: Int, bytes: [UInt8])
-    case tables([FBNode])
+    case tables([TFLFBNode])
 
-    static func ints(_ v: [Int32]) -> FBNode { .scalars(elementSize: 4, bytes: v.flatMap { le($0) }) }
-    static func longs(_ v: [Int64]) -> FBNode { .scalars(elementSize: 8, bytes: v.flatMap { le($0) }) }
-    static func floats(_ v: [Float]) -> FBNode { .scalars(elementSize: 4, bytes: v.flatMap { le($0.bitPattern) }) }
-    static func u16s(_ v: [UInt16]) -> FBNode { .scalars(elementSize: 2, bytes: v.flatMap { le($0) }) }
-    static func bytes(_ v: [UInt8]) -> FBNode { .scalars(elementSize: 1, bytes: v) }
+    static func ints(_ v: [Int32]) -> TFLFBNode { .scalars(elementSize: 4, bytes: v.flatMap { tflLE($0) }) }
+    static func longs(_ v: [Int64]) -> TFLFBNode { .scalars(elementSize: 8, bytes: v.flatMap { tflLE($0) }) }
+    static func floats(_ v: [Float]) -> TFLFBNode { .scalars(elementSize: 4, bytes: v.flatMap { tflLE($0.bitPattern) }) }
+    static func u16s(_ v: [UInt16]) -> TFLFBNode { .scalars(elementSize: 2, bytes: v.flatMap { tflLE($0) }) }
+    static func bytes(_ v: [UInt8]) -> TFLFBNode { .scalars(elementSize: 1, bytes: v) }
 }
 
-enum FBField {
+enum TFLFBField {
     case u8(UInt8), i8(Int8), bool(Bool), i32(Int32), u32(UInt32), i64(Int64), u64(UInt64), f32(Float)
-    case ref(FBNode)
+    case ref(TFLFBNode)
 
     var size: Int {
         switch self {
@@ -31,16 +31,16 @@ enum FBField {
     }
 }
 
-func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] {
+func tflLE<T: FixedWidthInteger>(_ v: T) -> [UInt8] {
     withUnsafeBytes(of: v.littleEndian) { Array($0) }
 }
 
-struct FBWriter {
+struct TFLFBWriter {
     private var buf: [UInt8] = []
-    private var pending: [(loc: Int, node: FBNode)] = []
+    private var pending: [(loc: Int, node: TFLFBNode)] = []
 
-    static func serialize(_ root: FBNode, identifier: String = "TFL3") -> [UInt8] {
-        var w = FBWriter()
+    static func serialize(_ root: TFLFBNode, identifier: String = "TFL3") -> [UInt8] {
+        var w = TFLFBWriter()
         w.buf = [0, 0, 0, 0] + Array(identifier.utf8.prefix(4))
         w.pending.append((0, root))
         var i = 0
@@ -54,28 +54,28 @@ struct FBWriter {
     }
 
     private mutating func put<T: FixedWidthInteger>(_ v: T, at p: Int) {
-        for (k, b) in le(v).enumerated() { buf[p + k] = b }
+        for (k, b) in tflLE(v).enumerated() { buf[p + k] = b }
     }
 
     private mutating func pad(until ok: (Int) -> Bool) { while !ok(buf.count) { buf.append(0) } }
 
-    private mutating func write(_ node: FBNode) -> Int {
+    private mutating func write(_ node: TFLFBNode) -> Int {
         switch node {
         case .string(let s):
             pad { $0 % 4 == 0 }
             let p = buf.count
             let u = Array(s.utf8)
-            buf += le(UInt32(u.count)) + u + [0]
+            buf += tflLE(UInt32(u.count)) + u + [0]
             return p
         case .scalars(let es, let bytes):
             pad { ($0 + 4) % max(es, 4) == 0 }
             let p = buf.count
-            buf += le(UInt32(bytes.count / es)) + bytes
+            buf += tflLE(UInt32(bytes.count / es)) + bytes
             return p
         case .tables(let nodes):
             pad { $0 % 4 == 0 }
             let p = buf.count
-            buf += le(UInt32(nodes.count))
+            buf += tflLE(UInt32(nodes.count))
             for n in nodes {
                 pending.append((buf.count, n))
                 buf += [0, 0, 0, 0]
@@ -93,8 +93,8 @@ struct FBWriter {
             while cur % 4 != 0 { cur += 1 }
             pad { $0 % 2 == 0 }
             let vt = buf.count
-            buf += le(UInt16(4 + 2 * fields.count)) + le(UInt16(cur))
-            for o in offsets { buf += le(UInt16(o)) }
+            buf += tflLE(UInt16(4 + 2 * fields.count)) + tflLE(UInt16(cur))
+            for o in offsets { buf += tflLE(UInt16(o)) }
             pad { $0 % 8 == 0 }
             let t = buf.count
             buf += [UInt8](repeating: 0, count: cur)
@@ -121,11 +121,11 @@ struct FBWriter {
 
 /// Builds a one-subgraph TFLite model from tensors, buffers and operators.
 struct TFLiteTestModel {
-    var tensors: [FBNode] = []
+    var tensors: [TFLFBNode] = []
     /// Buffer 0 is the empty sentinel TFLite files always have.
-    var buffers: [FBNode] = [.table([])]
-    var opcodes: [FBNode] = []
-    var operators: [FBNode] = []
+    var buffers: [TFLFBNode] = [.table([])]
+    var opcodes: [TFLFBNode] = []
+    var operators: [TFLFBNode] = []
     var inputs: [Int32] = []
     var outputs: [Int32] = []
     var description: String? = "vseg test model"
@@ -135,7 +135,7 @@ struct TFLiteTestModel {
     /// Adds a tensor (with its data in a new buffer when given) and returns its index.
     @discardableResult
     mutating func tensor(_ name: String, _ shape: [Int32], type: Int8 = 0, data: [UInt8]? = nil,
-                         quant: FBNode? = nil, sparsity: FBNode? = nil, signature: [Int32]? = nil) -> Int32 {
+                         quant: TFLFBNode? = nil, sparsity: TFLFBNode? = nil, signature: [Int32]? = nil) -> Int32 {
         var buffer: UInt32 = 0
         if let data {
             buffers.append(.table([.ref(.bytes(data))]))
@@ -149,7 +149,7 @@ struct TFLiteTestModel {
     }
 
     /// Adds an operator; the opcode table gets an entry per call (duplicates are legal).
-    mutating func op(_ code: Int32, _ ins: [Int32], _ outs: [Int32], optionsType: UInt8 = 0, options: [FBField?]? = nil,
+    mutating func op(_ code: Int32, _ ins: [Int32], _ outs: [Int32], optionsType: UInt8 = 0, options: [TFLFBField?]? = nil,
                      custom: String? = nil, customOptions: [UInt8]? = nil, deprecatedCodeOnly: Bool = false) {
         if deprecatedCodeOnly {
             opcodes.append(.table([.i8(Int8(code)), nil, .i32(1)]))
@@ -164,29 +164,29 @@ struct TFLiteTestModel {
     }
 
     func build() -> [UInt8] {
-        var metaTables: [FBNode] = []
+        var metaTables: [TFLFBNode] = []
         var allBuffers = buffers
         for m in metadata {
             allBuffers.append(.table([.ref(.bytes(m.bytes))]))
             metaTables.append(.table([.ref(.string(m.name)), .u32(UInt32(allBuffers.count - 1))]))
         }
-        let subgraph = FBNode.table([
+        let subgraph = TFLFBNode.table([
             .ref(.tables(tensors)), .ref(.ints(inputs)), .ref(.ints(outputs)), .ref(.tables(operators)),
             .ref(.string("main")),
         ])
-        return FBWriter.serialize(.table([
+        return TFLFBWriter.serialize(.table([
             .u32(version), .ref(.tables(opcodes)), .ref(.tables([subgraph])), description.map { .ref(.string($0)) },
             .ref(.tables(allBuffers)), nil, metaTables.isEmpty ? nil : .ref(.tables(metaTables)),
         ]))
     }
 }
 
-func floatBytes(_ v: [Float]) -> [UInt8] { v.flatMap { le($0.bitPattern) } }
-func halfBytes(_ v: [Float]) -> [UInt8] { v.flatMap { le(Float16($0).bitPattern) } }
-func int32Bytes(_ v: [Int32]) -> [UInt8] { v.flatMap { le($0) } }
+func tflFloatBytes(_ v: [Float]) -> [UInt8] { v.flatMap { tflLE($0.bitPattern) } }
+func tflHalfBytes(_ v: [Float]) -> [UInt8] { v.flatMap { tflLE(Float16($0).bitPattern) } }
+func tflInt32Bytes(_ v: [Int32]) -> [UInt8] { v.flatMap { tflLE($0) } }
 
 /// Where the real models live (scripts/setup fetches them).
-enum RealModels {
+enum TFLiteRealModels {
     static let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("models").path
 

@@ -202,10 +202,24 @@ struct FBVector {
         try fb.table(at: try fb.follow(try at(i)), what: what)
     }
 
-    func int32s() throws -> [Int32] { try (0..<count).map { try i32($0) } }
-    func ints() throws -> [Int] { try (0..<count).map { Int(try i32($0)) } }
-    func int64s() throws -> [Int64] { try (0..<count).map { try i64($0) } }
-    func floats() throws -> [Float] { try (0..<count).map { try f32($0) } }
+    // Bulk reads: the whole extent was checked against the buffer at construction.
+    private func load<T: FixedWidthInteger>(_: T.Type) -> [T] {
+        guard MemoryLayout<T>.size == elementSize else { return [] }
+        return fb.bytes.withUnsafeBytes { raw in
+            (0..<count).map { T(littleEndian: raw.loadUnaligned(fromByteOffset: start + $0 * elementSize, as: T.self)) }
+        }
+    }
+
+    func int32s() -> [Int32] { load(Int32.self) }
+    func ints() -> [Int] {
+        switch elementSize {
+        case 1: return load(UInt8.self).map(Int.init)
+        case 2: return load(UInt16.self).map(Int.init)
+        default: return load(Int32.self).map(Int.init)
+        }
+    }
+    func int64s() -> [Int64] { load(Int64.self) }
+    func floats() -> [Float] { load(UInt32.self).map(Float.init(bitPattern:)) }
 
     /// The raw element bytes (already bounds-checked at construction).
     var byteRange: Range<Int> { start..<(start + count * elementSize) }

@@ -34,7 +34,7 @@ extension TFLiteGraphBuilder {
         } else if let o = try options(op, TFLiteSchema.OptionsType.reshape),
                   let v = try o.vector(0, elementSize: 4, what: "ReshapeOptions.new_shape") {
             guard v.count <= TFLiteModelReader.maxRank else { throw invalid(op, "new_shape has rank \(v.count)") }
-            newShape = try v.ints()
+            newShape = v.ints()
         }
         if newShape == nil || newShape!.contains(0) {
             newShape = shape(y)

@@ -86,7 +86,34 @@ public enum TFLiteImporter {
             graph.metadata["sparse_constants"] = String(reader.sparse.filter { $0 }.count)
         }
         try checkGraphIO(graph, path: path)
+        if !lenient { try checkDataflow(graph, path: path) }
         return LenientImport(graph: compact(graph), unsupported: skipped)
+    }
+
+    /// TFLite lists operators in execution order: every node input must be a
+    /// constant, a graph input or an earlier node's output; each activation is
+    /// written once; graph outputs are produced. (Skipped in lenient mode,
+    /// where dropped nodes leave holes on purpose.)
+    private static func checkDataflow(_ g: Graph, path: String) throws {
+        var ready = [Bool](repeating: false, count: g.tensors.count)
+        for (i, t) in g.tensors.enumerated() where t.isConstant { ready[i] = true }
+        for io in g.inputs { ready[io.tensor] = true }
+        for n in g.nodes {
+            for t in n.inputs where t >= 0 && !ready[t] {
+                throw EngineError.malformedModel(
+                    path: path, detail: "node \(n.name) reads tensor \"\(g.tensors[t].name)\" before anything produces it")
+            }
+            for t in n.outputs {
+                guard !ready[t] else {
+                    throw EngineError.malformedModel(
+                        path: path, detail: "node \(n.name) overwrites tensor \"\(g.tensors[t].name)\"")
+                }
+                ready[t] = true
+            }
+        }
+        for io in g.outputs where !ready[io.tensor] {
+            throw EngineError.malformedModel(path: path, detail: "graph output \"\(io.name)\" is never produced")
+        }
     }
 
     /// Graph inputs must be activations; a graph needs at least one input and output.

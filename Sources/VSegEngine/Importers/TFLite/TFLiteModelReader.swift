@@ -104,9 +104,13 @@ struct TFLiteModelReader {
         let nTensors = tv?.count ?? 0
         guard nTensors <= Self.maxTensors else { throw fb.malformed("subgraph claims \(nTensors) tensors") }
         tensors.reserveCapacity(nTensors)
-        for i in 0..<nTensors {
-            let t = try tv!.table(i, what: "Tensor \(i)")
-            try readTensor(t, index: i, buffers: buffers)
+        var constants: [PendingConstant] = []
+        if let tv {
+            for i in 0..<nTensors {
+                if let c = try readTensor(try tv.table(i, what: "Tensor \(i)"), index: i, buffers: buffers) {
+                    constants.append(c)
+                }
+            }
         }
 
         inputs = try readIndexList(sg, TFLiteSchema.SubGraph.inputs, what: "SubGraph.inputs", allowOptional: false)
@@ -116,9 +120,35 @@ struct TFLiteModelReader {
         let nOps = ov?.count ?? 0
         guard nOps <= Self.maxOperators else { throw fb.malformed("subgraph claims \(nOps) operators") }
         operators.reserveCapacity(nOps)
-        for i in 0..<nOps {
-            let o = try ov!.table(i, what: "Operator \(i)")
-            try readOperator(o, index: i, codes: codes)
+        if let ov {
+            for i in 0..<nOps { try readOperator(try ov.table(i, what: "Operator \(i)"), index: i, codes: codes) }
+        }
+        // Bulk data last: a file whose structure is broken fails before any weight is copied.
+        for c in constants { try decode(c) }
+    }
+
+    /// A constant whose bytes are located and sized but not yet decoded.
+    private struct PendingConstant {
+        var tensor: Int
+        var range: Range<Int>
+        var sparsity: FBTable?
+        var count: Int
+    }
+
+    private mutating func decode(_ c: PendingConstant) throws {
+        let t = tensors[c.tensor]
+        let denseBytes = c.count * t.dtype.byteSize
+        try budget.charge(denseBytes, for: "constant \"\(t.name)\"")
+        if let sparsity = c.sparsity {
+            let dense = try TFLiteSparsity.densify(
+                sparsity, denseShape: t.shape, elementSize: t.dtype.byteSize, values: fb.bytes[c.range],
+                tensor: t.name, fb: fb)
+            tensors[c.tensor].data = dense.withUnsafeBytes { decodeTensorData($0, dtype: t.dtype, count: c.count) }
+            sparse[c.tensor] = true
+        } else {
+            tensors[c.tensor].data = fb.bytes.withUnsafeBytes {
+                decodeTensorData(UnsafeRawBufferPointer(rebasing: $0[c.range]), dtype: t.dtype, count: c.count)
+            }
         }
     }
 
@@ -192,7 +222,8 @@ struct TFLiteModelReader {
         return Int(offset)..<Int(offset + size)
     }
 
-    private mutating func readTensor(_ t: FBTable, index i: Int, buffers: FBVector?) throws {
+    /// Reads one tensor's description; returns where its constant data is, if any.
+    private mutating func readTensor(_ t: FBTable, index i: Int, buffers: FBVector?) throws -> PendingConstant? {
         let rawName = try t.vector(TFLiteSchema.Tensor.name, elementSize: 1, what: "Tensor \(i) name")
         let name = rawName.map { String(decoding: fb.bytes[$0.byteRange].prefix(1024), as: UTF8.self) } ?? "tensor_\(i)"
         try budget.charge(name.utf8.count + 64, for: "tensor names")
@@ -204,7 +235,7 @@ struct TFLiteModelReader {
         var shape: [Int] = []
         if let sv = try t.vector(TFLiteSchema.Tensor.shape, elementSize: 4, what: "Tensor \(i) shape") {
             guard sv.count <= Self.maxRank else { throw fb.malformed("tensor \"\(name)\" has rank \(sv.count)") }
-            shape = try sv.ints()
+            shape = sv.ints()
         }
         guard let count = ShapeMath.elementCount(shape) else {
             throw EngineError.invalidShape(tensor: name, detail: "dimensions \(shape) are negative or exceed \(ShapeMath.maxElements) elements")
@@ -215,32 +246,22 @@ struct TFLiteModelReader {
         let range = try bufferRange(bufferIndex, buffers: buffers, what: "tensor \"\(name)\"")
         let sparsity = try t.table(TFLiteSchema.Tensor.sparsity, what: "tensor \"\(name)\" sparsity")
 
-        var data: TensorData?
+        var pending: PendingConstant?
         if let range {
             guard dtype != .int16 else {
                 throw fb.malformed("tensor \"\(name)\" is an INT16 constant, which vseg does not support")
             }
-            let denseBytes = count * dtype.byteSize
-            try budget.charge(denseBytes, for: "constant \"\(name)\"")
-            if let sparsity {
-                let dense = try TFLiteSparsity.densify(
-                    sparsity, denseShape: shape, elementSize: dtype.byteSize, values: fb.bytes[range],
-                    tensor: name, fb: fb)
-                data = dense.withUnsafeBytes { decodeTensorData($0, dtype: dtype, count: count) }
-            } else {
-                guard range.count == denseBytes else {
-                    throw fb.malformed("constant \"\(name)\" holds \(range.count) bytes, its shape \(shape) of \(dtype) needs \(denseBytes)")
-                }
-                data = fb.bytes.withUnsafeBytes {
-                    decodeTensorData(UnsafeRawBufferPointer(rebasing: $0[range]), dtype: dtype, count: count)
-                }
+            if sparsity == nil, range.count != count * dtype.byteSize {
+                throw fb.malformed("constant \"\(name)\" holds \(range.count) bytes, its shape \(shape) of \(dtype) needs \(count * dtype.byteSize)")
             }
+            pending = PendingConstant(tensor: i, range: range, sparsity: sparsity, count: count)
         } else if let sig = try t.vector(TFLiteSchema.Tensor.shapeSignature, elementSize: 4,
                                          what: "Tensor \(i) shape_signature"), sig.count == shape.count {
             for d in 0..<sig.count where try sig.i32(d) == -1 { shape[d] = -1 }
         }
-        tensors.append(TensorInfo(name: name, shape: shape, dtype: dtype, data: data, quant: quant))
-        sparse.append(sparsity != nil && data != nil)
+        tensors.append(TensorInfo(name: name, shape: shape, dtype: dtype, quant: quant))
+        sparse.append(false)
+        return pending
     }
 
     private func readQuantization(_ t: FBTable, name: String, rank: Int) throws -> QuantParams? {
@@ -249,7 +270,7 @@ struct TFLiteModelReader {
         }
         guard let sv = try q.vector(TFLiteSchema.Quantization.scale, elementSize: 4, what: "\"\(name)\" scale"),
               sv.count > 0 else { return nil }
-        let scale = try sv.floats()
+        let scale = sv.floats()
         var zeroPoint = try q.vector(TFLiteSchema.Quantization.zeroPoint, elementSize: 8,
                                      what: "\"\(name)\" zero_point")?.int64s() ?? []
         if zeroPoint.isEmpty { zeroPoint = Array(repeating: 0, count: scale.count) }

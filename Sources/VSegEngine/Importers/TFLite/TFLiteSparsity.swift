@@ -20,6 +20,8 @@ enum TFLiteSparsity {
         var size: Int
         var segments: [Int]?
         var indices: [Int]?
+        /// Dense-offset step of one coordinate at this level.
+        var weight = 0
     }
 
     static func densify(_ sp: FBTable, denseShape: [Int], elementSize: Int, values: ArraySlice<UInt8>,
@@ -39,10 +41,10 @@ enum TFLiteSparsity {
             throw bad("traversal_order has \(levels) entries, dim_metadata \(metas.count), block_map \(blockMap.count), for rank \(n)")
         }
         guard Set(order.prefix(n)) == Set(0..<n), Set(order.suffix(k)) == Set(n..<levels) else {
-            throw bad("traversal_order \(order) is not a permutation with the block dimensions last")
+            throw bad("traversal_order \(order.prefix(8)) is not a permutation with the block dimensions last")
         }
         guard blockMap.allSatisfy({ $0 >= 0 && $0 < n }), Set(blockMap).count == k else {
-            throw bad("block_map \(blockMap) is invalid for rank \(n)")
+            throw bad("block_map \(blockMap.prefix(8)) is invalid for rank \(n)")
         }
         guard elementSize > 0, values.count % elementSize == 0 else { throw bad("value bytes not a whole number of elements") }
         let valueCount = values.count / elementSize
@@ -87,55 +89,87 @@ enum TFLiteSparsity {
             }
         }
 
-        // Row-major strides of the dense shape.
+        // Row-major strides of the dense shape. The dense offset of a leaf is
+        // linear in the expanded coordinates, so each level carries a weight.
         var strides = [Int](repeating: 1, count: n)
         var acc = 1
         for d in stride(from: n - 1, through: 0, by: -1) { strides[d] = acc; acc *= max(denseShape[d], 1) }
+        for l in 0..<levels {
+            let e = plan[l].dim
+            plan[l].weight = e < n ? strides[e] * (blockOf[e] >= 0 ? blockSize[blockOf[e]] : 1) : strides[blockMap[e - n]]
+        }
         let denseCount = ShapeMath.elementCount(denseShape) ?? 0
         var dense = [UInt8](repeating: 0, count: denseCount * elementSize)
-        var coord = [Int](repeating: 0, count: levels)
-        var next = 0
-        let base = values.startIndex
-
-        func visit(_ level: Int, _ parent: Int) throws {
-            if level == levels {
-                var flat = 0
-                for d in 0..<n {
-                    var c = coord[d]
-                    if blockOf[d] >= 0 { c = c * blockSize[blockOf[d]] + coord[n + blockOf[d]] }
-                    flat += c * strides[d]
-                }
-                guard next < valueCount, flat >= 0, flat < denseCount else {
-                    throw bad("more coordinates than the \(valueCount) stored values")
-                }
-                let src = base + next * elementSize, dst = flat * elementSize
-                for b in 0..<elementSize { dense[dst + b] = values[src + b] }
-                next += 1
-                return
-            }
-            let lv = plan[level]
-            if let segments = lv.segments, let indices = lv.indices {
-                guard parent >= 0, parent + 1 < segments.count else { throw bad("segment \(parent) missing at level \(level)") }
-                let lo = segments[parent], hi = segments[parent + 1]
-                guard lo >= 0, lo <= hi, hi <= indices.count else { throw bad("segment [\(lo), \(hi)) out of range at level \(level)") }
-                for p in lo..<hi {
-                    let c = indices[p]
-                    guard c >= 0, c < lv.size else { throw bad("index \(c) outside dimension \(lv.size)") }
-                    coord[lv.dim] = c
-                    try visit(level + 1, p)
-                }
-            } else {
-                let (scaled, o) = parent.multipliedReportingOverflow(by: lv.size)
-                guard !o else { throw bad("position overflow at level \(level)") }
-                for i in 0..<lv.size {
-                    coord[lv.dim] = i
-                    try visit(level + 1, scaled + i)
+        var walker = Walker(plan: plan, elementSize: elementSize, valueCount: valueCount, denseCount: denseCount)
+        try values.withUnsafeBytes { src in
+            try dense.withUnsafeMutableBytes { dst in
+                do {
+                    if levels == 0 {
+                        try walker.emit(0, src, dst)
+                    } else {
+                        try walker.visit(0, parent: 0, base: 0, src, dst)
+                    }
+                } catch let e as Walker.Failure {
+                    throw bad(e.detail)
                 }
             }
         }
-        try visit(0, 0)
-        guard next == valueCount else { throw bad("\(valueCount) stored values but \(next) coordinates") }
+        guard walker.next == valueCount else { throw bad("\(valueCount) stored values but \(walker.next) coordinates") }
         return dense
+    }
+
+    /// Walks the traversal levels, copying each stored value to its dense offset.
+    private struct Walker {
+        struct Failure: Error { var detail: String }
+        let plan: [Level]
+        let elementSize: Int
+        let valueCount: Int
+        let denseCount: Int
+        var next = 0
+
+        mutating func visit(_ level: Int, parent: Int, base: Int,
+                            _ src: UnsafeRawBufferPointer, _ dst: UnsafeMutableRawBufferPointer) throws {
+            let lv = plan[level]
+            let last = level == plan.count - 1
+            if let segments = lv.segments, let indices = lv.indices {
+                guard parent >= 0, parent + 1 < segments.count else {
+                    throw Failure(detail: "segment \(parent) missing at level \(level)")
+                }
+                let lo = segments[parent], hi = segments[parent + 1]
+                guard lo >= 0, lo <= hi, hi <= indices.count else {
+                    throw Failure(detail: "segment [\(lo), \(hi)) out of range at level \(level)")
+                }
+                for p in lo..<hi {
+                    let c = indices[p]
+                    guard c >= 0, c < lv.size else { throw Failure(detail: "index \(c) outside dimension \(lv.size)") }
+                    if last {
+                        try emit(base + c * lv.weight, src, dst)
+                    } else {
+                        try visit(level + 1, parent: p, base: base + c * lv.weight, src, dst)
+                    }
+                }
+            } else {
+                let (scaled, o) = parent.multipliedReportingOverflow(by: lv.size)
+                guard !o else { throw Failure(detail: "position overflow at level \(level)") }
+                for i in 0..<lv.size {
+                    if last {
+                        try emit(base + i * lv.weight, src, dst)
+                    } else {
+                        try visit(level + 1, parent: scaled + i, base: base + i * lv.weight, src, dst)
+                    }
+                }
+            }
+        }
+
+        @inline(__always)
+        mutating func emit(_ offset: Int, _ src: UnsafeRawBufferPointer, _ dst: UnsafeMutableRawBufferPointer) throws {
+            guard next < valueCount, offset >= 0, offset < denseCount,
+                  let s = src.baseAddress, let d = dst.baseAddress else {
+                throw Failure(detail: "more coordinates than the \(valueCount) stored values")
+            }
+            (d + offset * elementSize).copyMemory(from: s + next * elementSize, byteCount: elementSize)
+            next += 1
+        }
     }
 
     /// Reads a SparseIndexVector union (Int32Vector / Uint16Vector / Uint8Vector).
@@ -146,11 +180,9 @@ enum TFLiteSparsity {
         case TFLiteSchema.IndexVector.int32:
             return try t.vector(TFLiteSchema.IndexVector.values, elementSize: 4, what: what)?.ints() ?? []
         case TFLiteSchema.IndexVector.uint16:
-            guard let v = try t.vector(TFLiteSchema.IndexVector.values, elementSize: 2, what: what) else { return [] }
-            return try (0..<v.count).map { Int(try v.u16($0)) }
+            return try t.vector(TFLiteSchema.IndexVector.values, elementSize: 2, what: what)?.ints() ?? []
         case TFLiteSchema.IndexVector.uint8:
-            guard let v = try t.vector(TFLiteSchema.IndexVector.values, elementSize: 1, what: what) else { return [] }
-            return try (0..<v.count).map { Int(try v.u8($0)) }
+            return try t.vector(TFLiteSchema.IndexVector.values, elementSize: 1, what: what)?.ints() ?? []
         default:
             throw m.fb.malformed("\(what) has unknown index vector type \(type)")
         }
