@@ -52,17 +52,25 @@ extension PixelFormat {
     }
 
     /// Plane offsets (bytes from the start of the buffer) and row strides of a
-    /// tightly packed image, as `PixelFormat.byteCount` lays it out.
-    func planeLayout(width: Int, height: Int) -> (offsets: [Int], strides: [Int], rows: [Int]) {
+    /// tightly packed image, as `PixelFormat.byteCount` lays it out. A fixed-size
+    /// answer (no arrays), because the per-frame path calls it.
+    func planeLayout(width: Int, height: Int) -> PlaneLayout {
         let cw = (width + 1) / 2, ch = (height + 1) / 2
         switch self {
-        case .rgb24, .bgr24: return ([0], [width * 3], [height])
-        case .gray8: return ([0], [width], [height])
-        case .yuyv422: return ([0], [width * 2], [height])
-        case .yuv420p: return ([0, width * height, width * height + cw * ch], [width, cw, cw], [height, ch, ch])
-        case .nv12: return ([0, width * height], [width, cw * 2], [height, ch])
+        case .rgb24, .bgr24: return PlaneLayout(count: 1, offsets: (0, 0, 0), strides: (width * 3, 0, 0))
+        case .gray8: return PlaneLayout(count: 1, offsets: (0, 0, 0), strides: (width, 0, 0))
+        case .yuyv422: return PlaneLayout(count: 1, offsets: (0, 0, 0), strides: (width * 2, 0, 0))
+        case .yuv420p:
+            return PlaneLayout(count: 3, offsets: (0, width * height, width * height + cw * ch), strides: (width, cw, cw))
+        case .nv12: return PlaneLayout(count: 2, offsets: (0, width * height, 0), strides: (width, cw * 2, 0))
         }
     }
+}
+
+struct PlaneLayout {
+    var count: Int
+    var offsets: (Int, Int, Int)
+    var strides: (Int, Int, Int)
 }
 
 /// Plane pointers and strides of a `PixelBuffer`, in the 4-slot form swscale takes.
@@ -72,19 +80,11 @@ struct PlanePointers {
     var count: Int
 
     init(_ buffer: PixelBuffer) {
-        let (offsets, strides, _) = buffer.format.planeLayout(width: buffer.width, height: buffer.height)
+        let l = buffer.format.planeLayout(width: buffer.width, height: buffer.height)
         let base = buffer.data.assumingMemoryBound(to: UInt8.self)
-        data = (nil, nil, nil, nil)
-        linesize = (0, 0, 0, 0)
-        count = offsets.count
-        withUnsafeMutableBytes(of: &data) { raw in
-            let p = raw.bindMemory(to: UnsafeMutablePointer<UInt8>?.self)
-            for i in 0..<offsets.count { p[i] = base + offsets[i] }
-        }
-        withUnsafeMutableBytes(of: &linesize) { raw in
-            let p = raw.bindMemory(to: Int32.self)
-            for i in 0..<strides.count { p[i] = Int32(strides[i]) }
-        }
+        count = l.count
+        data = (base + l.offsets.0, l.count > 1 ? base + l.offsets.1 : nil, l.count > 2 ? base + l.offsets.2 : nil, nil)
+        linesize = (Int32(l.strides.0), Int32(l.strides.1), Int32(l.strides.2), 0)
     }
 }
 

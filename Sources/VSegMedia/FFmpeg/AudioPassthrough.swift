@@ -60,20 +60,17 @@ public final class AudioPassthrough: @unchecked Sendable {
     /// audio that runs past the last video frame, as a plain remux would.
     var readToEnd: Bool { lock.withLock { ended && complete } }
 
-    /// Removes and returns the packets whose pts (in seconds) is before `limit`;
-    /// the caller frees them. Packets without pts go out with the rest.
-    func pop(before limit: Double) -> [UnsafeMutablePointer<AVPacket>] {
+    /// Removes and returns the oldest packet if its pts (in seconds) is before
+    /// `limit`; the caller frees it. Packets without pts go out in order.
+    func pop(before limit: Double) -> UnsafeMutablePointer<AVPacket>? {
         let tb = timeBase.doubleValue
         return lock.withLock {
-            var out: [UnsafeMutablePointer<AVPacket>] = []
-            while head < queue.count {
-                let p = queue[head]
-                let pts = p.pointee.pts
-                if pts != vseg_av_nopts_value() && Double(pts) * tb >= limit { break }
-                out.append(p)
-                head += 1
-            }
-            return out
+            guard head < queue.count else { return nil }
+            let p = queue[head]
+            let pts = p.pointee.pts
+            if pts != vseg_av_nopts_value() && Double(pts) * tb >= limit { return nil }
+            head += 1
+            return p
         }
     }
 }

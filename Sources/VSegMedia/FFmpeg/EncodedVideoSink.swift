@@ -286,7 +286,7 @@ public final class EncodedVideoSink: FrameSink {
         guard let a = audio, let ast = ast, let oc = oc else { return }
         let atb = a.timeBase
         let shift = Int64((zeroSeconds / atb.doubleValue).rounded())
-        for p in a.pop(before: limit) {
+        while let p = a.pop(before: limit) {
             var packet: UnsafeMutablePointer<AVPacket>? = p
             defer { av_packet_free(&packet) }
             if p.pointee.pts != vseg_av_nopts_value() {

@@ -41,7 +41,10 @@ struct ImageRef {
 /// `ffmpeg -i X out.png` within rounding.
 final class Scaler {
     private var ctx: OpaquePointer?
-    private var key: [Int32] = []
+    private struct Key: Equatable {
+        var sw: Int32, sh: Int32, sf: Int32, dw: Int32, dh: Int32, df: Int32, cs: Int32, full: Bool
+    }
+    private var key: Key?
 
     deinit { sws_freeContext(ctx) }
 
@@ -50,14 +53,14 @@ final class Scaler {
             copyPlanes(src, dst)
             return
         }
-        let k: [Int32] = [src.width, src.height, src.format.rawValue, dst.width, dst.height, dst.format.rawValue,
-                          src.colorspace, src.fullRange ? 1 : 0]
+        let k = Key(sw: src.width, sh: src.height, sf: src.format.rawValue, dw: dst.width, dh: dst.height,
+                    df: dst.format.rawValue, cs: src.colorspace, full: src.fullRange)
         if k != key || ctx == nil {
             sws_freeContext(ctx)
             ctx = sws_getContext(src.width, src.height, src.format, dst.width, dst.height, dst.format,
                                  SWS_BICUBIC, nil, nil, nil)
             guard ctx != nil else {
-                key = []
+                key = nil
                 throw MediaError.invalidOption(name: "pixelFormat",
                                                value: "\(pixelFormatName(src.format))->\(pixelFormatName(dst.format))",
                                                expected: "a conversion swscale supports")
