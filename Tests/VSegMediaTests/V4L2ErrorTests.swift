@@ -129,12 +129,21 @@ final class V4L2ErrorTests: XCTestCase {
 
     func testOtherFailuresNameTheRequestAndReleaseEverything() {
         let sim = SimulatedV4L2Device()
-        sim.failing["VIDIOC_STREAMON"] = ENOSPC
+        sim.failing["VIDIOC_STREAMON"] = ENOMEM
         let error = v4l2Error { try v4l2SimulatedSource(sim) }
-        XCTAssertEqual(error, .syscall(path: "/dev/video0", request: "VIDIOC_STREAMON", errno: ENOSPC))
-        XCTAssertTrue(error!.description.contains("VIDIOC_STREAMON failed: No space left on device"), error!.description)
+        XCTAssertEqual(error, .syscall(path: "/dev/video0", request: "VIDIOC_STREAMON", errno: ENOMEM))
+        XCTAssertTrue(error!.description.contains("VIDIOC_STREAMON failed: Cannot allocate memory"), error!.description)
         XCTAssertEqual(sim.mappedCount, 0)
         XCTAssertFalse(sim.isOpen)
+    }
+
+    func testNoUSBBandwidth() {
+        let sim = SimulatedV4L2Device()
+        sim.failing["VIDIOC_STREAMON"] = ENOSPC
+        let error = v4l2Error { try v4l2SimulatedSource(sim) }
+        XCTAssertEqual(error, .usbBandwidth(path: "/dev/video0"))
+        XCTAssertTrue(error!.description.contains("use format mjpeg"))
+        XCTAssertEqual(sim.mappedCount, 0)
     }
 
     func testTooFewBuffers() {

@@ -22,6 +22,9 @@ public enum V4L2Error: UserFacingError, Equatable {
     case noUsableFormat(path: String, offered: String)
     /// The driver granted fewer than two buffers, too few to capture without tearing.
     case tooFewBuffers(path: String, granted: Int)
+    /// STREAMON failed with ENOSPC: the USB bus cannot carry this mode (UVC reserves
+    /// bandwidth up front; raw YUYV and several cameras on one controller run out).
+    case usbBandwidth(path: String)
     /// The camera went away mid-stream (ENODEV: unplugged, or its driver was unloaded).
     case disconnected(path: String)
     /// No frame within the poll timeout.
@@ -51,6 +54,8 @@ public enum V4L2Error: UserFacingError, Equatable {
             return "\(path) offers no format vseg can convert (offered: \(offered)); use a camera that sends YUYV or MJPEG"
         case let .tooFewBuffers(path, granted):
             return "\(path): the driver granted only \(granted) capture buffer(s); free memory or close other capture programs and retry"
+        case let .usbBandwidth(path):
+            return "\(path): not enough USB bandwidth to stream this mode (VIDIOC_STREAMON: no space left on device); use format mjpeg, a lower resolution or frame rate, or plug the camera into another USB port"
         case let .disconnected(path):
             return "camera \(path) was disconnected; plug it back in and start again"
         case let .timedOut(path, seconds):

@@ -46,6 +46,8 @@ public final class V4L2Handle {
             return .busy(path: path)
         case EACCES, EPERM:
             return .permissionDenied(path: path)
+        case ENOSPC where request == V4L2Request.streamon.name:
+            return .usbBandwidth(path: path)
         case ENOTTY where request == "open":
             // libv4l2 runs QUERYCAP inside open: the node is not a V4L2 device.
             return .notV4L2Device(path: path)
