@@ -56,6 +56,13 @@ public final class LibV4L2Device: V4L2Device {
 
     public func poll(timeoutMilliseconds: Int32) throws -> V4L2PollResult {
         guard fd >= 0 else { throw V4L2Errno(EBADF) }
+        return try Self.poll(fd: fd, wakeFD: wakeFD, pollSet: pollSet, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// Waits on the device fd and the wake eventfd (when there is one). Separate so
+    /// tests can run it on a pipe.
+    static func poll(fd: Int32, wakeFD: Int32, pollSet: UnsafeMutablePointer<pollfd>,
+                     timeoutMilliseconds: Int32) throws -> V4L2PollResult {
         pollSet[0] = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         pollSet[1] = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
         let count: nfds_t = wakeFD >= 0 ? 2 : 1
@@ -66,6 +73,9 @@ public final class LibV4L2Device: V4L2Device {
         // POLLERR/POLLHUP count as ready: DQBUF then reports what went wrong.
         return .ready
     }
+
+    /// The eventfd `wake()` writes to (tests).
+    var wakeDescriptor: Int32 { wakeFD }
 
     public func wake() {
         guard wakeFD >= 0 else { return }
