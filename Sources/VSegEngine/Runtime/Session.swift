@@ -31,11 +31,18 @@ public final class Session {
     private var prepared: [PreparedOp] = []
     private var timings: UnsafeMutablePointer<UInt64>
     private var calls = 0
+    /// Every op runs its plain-loop twin (equivalence tests).
+    let referenceOps: Bool
 
     /// `threads` <= 0: one per core.
-    public init(model: Model, threads: Int = 0, profile: Bool = false) throws {
+    public convenience init(model: Model, threads: Int = 0, profile: Bool = false) throws {
+        try self.init(model: model, threads: threads, profile: profile, referenceOps: false)
+    }
+
+    init(model: Model, threads: Int, profile: Bool, referenceOps: Bool) throws {
         self.model = model
         self.profile = profile
+        self.referenceOps = referenceOps
         pool = ThreadPool(threads: threads)
         var shapes = model.sourceGraph.inputs.map { model.sourceGraph.tensors[$0.tensor].shape }
         // An unknown batch means 1; other unknown dims need `reshape(inputShapes:)` or Model.load's inputShapes.
@@ -104,7 +111,7 @@ public final class Session {
             let outs = node.outputs.map { TensorMeta(shape: graph.tensors[$0].shape, dtype: graph.tensors[$0].dtype) }
             let pc = PrepareContext(node: node, inputs: ic.inputs, outputs: outs, constants: ic.constants,
                                     inPtr: inPtr, outPtr: node.outputs.map { pointer($0)! },
-                                    threads: pool.threadCount, reference: false)
+                                    threads: pool.threadCount, reference: referenceOps)
             pc.inputQuant = ic.inputQuant
             pc.outputQuant = ic.outputQuant
             ops.append(try OpRegistry.definition(for: node.op).prepare(pc))
