@@ -24,3 +24,33 @@ final class FFmpegSourceTests: XCTestCase {
         for (f, t) in zip(frames, probed) { XCTAssertEqual(f.pts, t, accuracy: 1e-6) }
     }
 }
+
+final class HTTPSourceTests: XCTestCase {
+    func testReadsAFileOverHTTP() throws {
+        let input = Fixtures.sample("carphone_pristine.mp4")
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: input), "run scripts/setup for samples")
+        try XCTSkipUnless(Fixtures.hasFFmpegCLI)
+        // python's http.server ignores Range requests, so serve an MP4 that needs no seeking (index first).
+        let samples = Fixtures.tempDir("http")
+        defer { try? FileManager.default.removeItem(atPath: samples) }
+        try Fixtures.run(["ffmpeg", "-v", "error", "-i", input, "-c", "copy", "-movflags", "+faststart", samples + "/carphone_pristine.mp4"])
+        let port = Int.random(in: 30000...39000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", samples]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        var o = SourceOptions(); o.openTimeout = 5
+        var src: FrameSource?
+        // The server needs a moment to listen.
+        for _ in 0..<40 where src == nil {
+            src = try? openSource(uri: "http://127.0.0.1:\(port)/carphone_pristine.mp4", options: o)
+            if src == nil { usleep(100_000) }
+        }
+        let s = try XCTUnwrap(src, "HTTP source did not open")
+        XCTAssertFalse(s.info.isLive, "a file with a duration is not live")
+        XCTAssertEqual(try Fixtures.drain(s).count, 120)
+    }
+}

@@ -20,6 +20,9 @@ extension FFmpegSource {
             }
             if r == vseg_averror_eof() {
                 done = true
+                if emitted == 0 && corruptPackets > 0 && pendingError == nil && !info.isLive {
+                    throw MediaError.notMedia(uri: uri, reason: "\(corruptPackets) video packets and none decodable")
+                }
                 if pendingError == nil { audio?.markEnded(complete: true) }
                 return try finishStream(throwing: true)
             }

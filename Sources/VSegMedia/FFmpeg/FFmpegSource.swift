@@ -78,7 +78,7 @@ public final class FFmpegSource: FrameSource, AudioPassthroughProvider {
         irq = vseg_interrupt_create()
         frame = av_frame_alloc()
         packet = av_packet_alloc()
-        let live = options.live ?? resolved.live
+        var live = options.live ?? resolved.live
         // Placeholder until the input is open; replaced below.
         info = SourceInfo(uri: uri, width: 1, height: 1, pixelFormat: options.pixelFormat, frameRate: Rational(0, 1),
                           timeBase: Rational(1, 1), frameCount: nil, duration: nil, isLive: live, codec: "")
@@ -86,6 +86,11 @@ public final class FFmpegSource: FrameSource, AudioPassthroughProvider {
         do {
             let inp = try openInput(live: live)
             input = inp
+            // An HTTP URL without a duration is a live feed (MJPEG camera, live HLS).
+            if options.live == nil, let scheme = uriScheme(openURI), scheme.hasPrefix("http") || scheme == "hls",
+               inp.fmt!.pointee.duration <= 0 || inp.fmt!.pointee.duration == vseg_av_nopts_value() {
+                live = true
+            }
             info = makeInfo(inp, live: live)
             pool = PixelBufferPool(width: info.width, height: info.height, format: info.pixelFormat, capacity: 24)
             if let start = options.start, !live { try seek(inp, to: start) }
@@ -142,6 +147,12 @@ public final class FFmpegSource: FrameSource, AudioPassthroughProvider {
                 demux.append(("buffer_size", "4194304"))
             }
             if scheme == "rtsp" || scheme == "rtsps" { demux.append(("rtsp_transport", "tcp")) }
+            if scheme == "http" || scheme == "https" {
+                // libavformat's own HTTP reconnect covers dropped connections inside one open.
+                demux.append(("reconnect", "1"))
+                demux.append(("reconnect_streamed", "1"))
+                demux.append(("reconnect_delay_max", "\(Int(options.reconnectMaxDelay.rounded(.up)))"))
+            }
             if live {
                 demux.append(("analyzeduration", "2000000"))
                 demux.append(("probesize", "2000000"))
