@@ -83,4 +83,21 @@ final class LiveUDPTests: XCTestCase {
             XCTAssertEqual(fps, 30, accuracy: 2)
         }
     }
+
+    func testInterruptUnblocksAWaitingLiveRead() throws {
+        try XCTSkipUnless(Fixtures.hasFFmpegCLI, "needs the ffmpeg CLI")
+        let port = Int.random(in: 41000...49000)
+        let sender = try startSender(port: port, seconds: 1)
+        var o = SourceOptions(); o.readTimeout = 30; o.openTimeout = 5
+        let src = try openSource(uri: "udp://127.0.0.1:\(port)", options: o)
+        defer { src.close() }
+        XCTAssertNotNil(try src.nextFrame())
+        sender.waitUntilExit()
+        // Drain what was buffered; the next read then blocks on a silent socket.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) { src.interrupt() }
+        let t0 = Clock.nanos()
+        while try src.nextFrame() != nil {}
+        let waited = Double(Clock.nanos() - t0) / 1e9
+        XCTAssertLessThan(waited, 3, "interrupt() must end a blocked read well before the 30 s read timeout")
+    }
 }
