@@ -66,12 +66,21 @@ public enum ConvKernels {
     }
 
     /// Computes task `task` of `taskCount` into `output` (NHWC). No heap allocation.
+    /// `g` may differ from the packing geometry in batch and spatial sizes (a
+    /// re-planned input size), not in channels, kernel or groups; a transposed
+    /// conv also keeps its strides, dilations and crops.
     public static func run(_ g: ConvGeometry, kind: ConvKind, packed: PackedConvWeights,
                            input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                            scratch: UnsafeMutablePointer<Float>, task: Int, taskCount: Int) {
-        precondition(packed.kind == kind && packed.geometry.outC == g.outC && packed.geometry.kH == g.kH
-                     && packed.geometry.kW == g.kW && packed.geometry.inC == g.inC,
+        let p = packed.geometry
+        precondition(packed.kind == kind && p.outC == g.outC && p.kH == g.kH && p.kW == g.kW && p.inC == g.inC
+                     && p.groups == g.groups,
                      "packed weights were made for another conv")
+        // Transposed weights are packed per output phase, which depends on these.
+        precondition(kind != .transposed || (p.strideH == g.strideH && p.strideW == g.strideW
+                     && p.dilationH == g.dilationH && p.dilationW == g.dilationW
+                     && p.padTop == g.padTop && p.padLeft == g.padLeft),
+                     "transposed conv weights were packed for other strides/dilations/crops")
         packed.isa.run(g, packed: packed, input: input, output: output, scratch: scratch,
                        task: task, taskCount: taskCount)
     }
