@@ -103,6 +103,14 @@ final class V4L2ErrorTests: XCTestCase {
         XCTAssertTrue(error!.description.contains("try the other /dev/videoN"))
     }
 
+    func testMultiPlanarOnlyNode() {
+        let sim = SimulatedV4L2Device()
+        sim.capabilities = UInt32(0x1000) | UInt32(0x0400_0000)  // VIDEO_CAPTURE_MPLANE | STREAMING
+        let error = v4l2Error { try v4l2SimulatedSource(sim) }
+        XCTAssertEqual(error, .multiPlanarOnly(path: "/dev/video0"))
+        XCTAssertTrue(error!.description.contains("ffmpeg -f v4l2 -i /dev/video0"))
+    }
+
     func testCaptureWithoutStreaming() {
         let sim = SimulatedV4L2Device()
         sim.capabilities = UInt32(0x1) | UInt32(0x0100_0000)  // VIDEO_CAPTURE | READWRITE

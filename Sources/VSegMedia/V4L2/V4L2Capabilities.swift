@@ -64,6 +64,9 @@ public struct V4L2Capabilities: Equatable, Sendable {
 
     /// Throws unless the node can stream video frames.
     func requireStreamingCapture(path: String) throws {
+        if !canCapture && deviceCaps & UInt32(V4L2_CAP_VIDEO_CAPTURE_MPLANE) != 0 {
+            throw V4L2Error.multiPlanarOnly(path: path)
+        }
         guard canCapture else {
             throw V4L2Error.notACaptureDevice(path: path, capabilities: names.isEmpty ? "nothing" : names.joined(separator: ", "))
         }

@@ -16,6 +16,8 @@ public enum V4L2Error: UserFacingError, Equatable {
     case notV4L2Device(path: String)
     /// The node exists but is not a camera we can stream from (metadata node, output, radio...).
     case notACaptureDevice(path: String, capabilities: String)
+    /// The node only speaks the multi-planar capture API, which libv4l2 does not convert.
+    case multiPlanarOnly(path: String)
     /// The camera can capture but not stream through mmap buffers.
     case noStreaming(path: String)
     /// None of the formats the camera offers can become RGB24.
@@ -48,6 +50,8 @@ public enum V4L2Error: UserFacingError, Equatable {
             return "\(path) is not a video4linux device; pass a camera node such as /dev/video0 (`ls /dev/video*`)"
         case let .notACaptureDevice(path, caps):
             return "\(path) is not a video capture device (it offers: \(caps)); cameras often have a second node for metadata, try the other /dev/videoN (`vseg probe` shows each one)"
+        case let .multiPlanarOnly(path):
+            return "\(path) only offers multi-planar capture, which vseg does not read yet; stream it with `ffmpeg -f v4l2 -i \(path) -f mpegts udp://127.0.0.1:5000` and read udp://127.0.0.1:5000"
         case let .noStreaming(path):
             return "\(path) cannot stream with mmap buffers (no V4L2_CAP_STREAMING); vseg needs a streaming camera, try another device"
         case let .noUsableFormat(path, offered):

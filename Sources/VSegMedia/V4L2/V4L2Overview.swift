@@ -45,6 +45,7 @@
 // | ENOTTY | open (libv4l2 runs QUERYCAP) | `... is not a video4linux device` |
 // | EBUSY | open, S_FMT, REQBUFS | `... is busy: another program is using it; close it or pick another device` |
 // | EACCES/EPERM | open | permission denied, join the `video` group |
+// | (multi-planar only) | QUERYCAP | points to ffmpeg -f v4l2 piped over UDP |
 // | ENOSPC | STREAMON | not enough USB bandwidth: use mjpeg, a lower mode or another port |
 // | EAGAIN | DQBUF | retried (poll again) |
 // | EIO | DQBUF | retried `maxIORetries` times with a short backoff, then QUERYCAP tells an unplug (ENODEV) from a failing camera |
