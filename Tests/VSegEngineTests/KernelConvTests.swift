@@ -89,6 +89,35 @@ final class KernelConvTests: XCTestCase {
         check(grouped, kind: .transposed, rng: &rng)
     }
 
+    /// A re-planned input size reuses the packed weights.
+    func testPackedWeightsServeAnotherInputSize() {
+        var rng = SplitMix(seed: 99)
+        let small = conv(6, 5, 7, 33, k: 3, stride: 2, pads: (1, 1, 1, 1))
+        let large = conv(13, 11, 7, 33, k: 3, stride: 2, pads: (1, 1, 1, 1), batch: 2)
+        let weights = rng.floats(33 * 9 * 7), bias = rng.floats(33), input = rng.floats(2 * 13 * 11 * 7)
+        let packed = weights.withUnsafeBufferPointer { w in bias.withUnsafeBufferPointer { b in
+            ConvKernels.packDense(small, weights: w.baseAddress!, bias: b.baseAddress)
+        }}
+        let outCount = 2 * large.outH * large.outW * 33
+        var got = [Float](repeating: .nan, count: outCount), want = got
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: ConvKernels.scratchFloats(large, kind: .dense) + 1)
+        defer { scratch.deallocate() }
+        input.withUnsafeBufferPointer { i in
+            got.withUnsafeMutableBufferPointer { o in
+                let n = ConvKernels.taskCount(large, kind: .dense, threads: 2)
+                for t in 0..<n {
+                    ConvKernels.run(large, kind: .dense, packed: packed, input: i.baseAddress!, output: o.baseAddress!,
+                                    scratch: scratch, task: t, taskCount: n)
+                }
+            }
+            weights.withUnsafeBufferPointer { w in bias.withUnsafeBufferPointer { b in want.withUnsafeMutableBufferPointer { o in
+                ReferenceConv.dense(large, weights: w.baseAddress!, bias: b.baseAddress, input: i.baseAddress!, output: o.baseAddress!)
+            }}}
+        }
+        let tol = Float(1e-5 * Double(9 * 7).squareRoot() * 4)
+        for j in 0..<outCount { XCTAssertEqual(got[j], want[j], accuracy: tol, "element \(j)") }
+    }
+
     func testDispatcherPicksBestISA() {
         let expected = vseg_cpu_has_avx512f() != 0 ? "avx512" : (vseg_cpu_has_avx2_fma() != 0 ? "avx2" : "portable")
         if let env = ProcessInfo.processInfo.environment["VSEG_ISA"] {
