@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import VSegCore
 @testable import VSegMedia
@@ -106,6 +107,12 @@ final class V4L2NegotiationTests: XCTestCase {
         XCTAssertEqual(n.interval?.fps ?? 0, 60, accuracy: 0.001, "clamped to the fastest")
         XCTAssertEqual(V4L2Negotiator.nearestSize(formats[0].sizes, to: V4L2Size(width: 5000, height: 1)),
                        V4L2Size(width: 1920, height: 16))
+    }
+
+    func testOptionsDecodeFromAnySubsetOfKeys() throws {
+        let o = try JSONDecoder().decode(V4L2Options.self, from: Data(#"{"width": 1280, "format": "mjpeg"}"#.utf8))
+        XCTAssertEqual(o, V4L2Options(width: 1280, format: .mjpeg))
+        XCTAssertThrowsError(try JSONDecoder().decode(V4L2Options.self, from: Data(#"{"format": "h264"}"#.utf8)))
     }
 
     func testSizeTieGoesToTheLargerSize() {

@@ -49,6 +49,26 @@ public struct V4L2Options: Codable, Sendable, Equatable {
         self.dropStaleFrames = dropStaleFrames
     }
 
+    enum CodingKeys: String, CodingKey {
+        case width, height, fps, format, bufferCount, pollTimeout, maxIORetries, maxFrames, output, dropStaleFrames
+    }
+
+    /// Decodes any subset of the keys; missing ones keep their defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        width = try c.decodeIfPresent(Int.self, forKey: .width) ?? width
+        height = try c.decodeIfPresent(Int.self, forKey: .height) ?? height
+        fps = try c.decodeIfPresent(Double.self, forKey: .fps) ?? fps
+        format = try c.decodeIfPresent(Format.self, forKey: .format) ?? format
+        bufferCount = try c.decodeIfPresent(Int.self, forKey: .bufferCount) ?? bufferCount
+        pollTimeout = try c.decodeIfPresent(Double.self, forKey: .pollTimeout) ?? pollTimeout
+        maxIORetries = try c.decodeIfPresent(Int.self, forKey: .maxIORetries) ?? maxIORetries
+        maxFrames = try c.decodeIfPresent(Int.self, forKey: .maxFrames)
+        output = try c.decodeIfPresent(PixelFormat.self, forKey: .output) ?? output
+        dropStaleFrames = try c.decodeIfPresent(Bool.self, forKey: .dropStaleFrames) ?? dropStaleFrames
+    }
+
     /// The camera part of the generic source options: width/height/frameRate,
     /// `inputFormat` ("auto", "yuyv", "mjpeg", "rgb24"), `bufferCount`, `readTimeout` as the
     /// poll timeout, `maxFrames` and `pixelFormat` as the output format.
