@@ -156,3 +156,58 @@ final class SinkTests: XCTestCase {
         XCTAssertNil(PNGSequenceSink.formatNumber("d/%d_%d.png", 1))
     }
 }
+
+final class ContainerTests: XCTestCase {
+    func testEveryContainerRoundTrips() throws {
+        let input = Fixtures.sample("carphone_pristine.mp4")
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: input), "run scripts/setup for samples")
+        try XCTSkipUnless(Fixtures.hasFFmpegCLI)
+        let dir = Fixtures.tempDir("containers")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let reference = try Fixtures.ffprobeFrameTimes(input)
+        for ext in ["mkv", "mov", "ts", "avi"] {
+            // Reading: the ffmpeg CLI remuxes the sample into each container.
+            let remuxed = dir + "/in.\(ext)"
+            try Fixtures.run(["ffmpeg", "-v", "error", "-i", input, "-c", "copy", remuxed])
+            let frames = try Fixtures.drain(try openSource(uri: remuxed))
+            XCTAssertEqual(frames.count, 120, ext)
+            // Writing: our encoder into the same container.
+            let out = dir + "/out.\(ext)"
+            var o = SourceOptions(); o.pixelFormat = .yuv420p
+            let (_, sink) = try transcode(input, out, source: o)
+            XCTAssertEqual(sink.framesWritten, 120, ext)
+            let (_, counted) = try Fixtures.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                                                 "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", out])
+            let firstCount = String(decoding: counted, as: UTF8.self).split(separator: "\n").first { !$0.isEmpty }
+            XCTAssertEqual(firstCount.map(String.init), "120", ext)
+            let times = try Fixtures.ffprobeFrameTimes(out)
+            // Same spacing as the source (containers may offset the start, e.g. TS by 1.4 s).
+            if let t0 = times.first, ext != "avi" {
+                for (a, b) in zip(reference, times) { XCTAssertEqual(a, b - t0, accuracy: 0.002, ext) }
+            }
+        }
+    }
+
+    func testMPEG4EncoderWhenAskedFor() throws {
+        try XCTSkipUnless(Fixtures.hasFFmpegCLI)
+        let dir = Fixtures.tempDir("mpeg4")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var o = SourceOptions(); o.maxFrames = 20
+        var k = SinkOptions(); k.codec = "mpeg4"
+        let (_, sink) = try transcode("pattern:320x240@25", dir + "/p.mp4", source: o, sink: k)
+        XCTAssertEqual((sink as? EncodedVideoSink)?.encoderName, "mpeg4")
+        XCTAssertEqual(try Fixtures.ffprobeValue(dir + "/p.mp4", "stream=codec_name"), "mpeg4")
+        XCTAssertEqual(try Fixtures.ffprobeValue(dir + "/p.mp4", "stream=nb_frames"), "20")
+    }
+
+    func testUnknownEncoderIsAUserError() throws {
+        let info = SourceInfo(uri: "x", width: 64, height: 48, pixelFormat: .rgb24, frameRate: Rational(25, 1),
+                              timeBase: Rational(1, 25), frameCount: nil, duration: nil, isLive: false, codec: "pattern")
+        let dir = Fixtures.tempDir("enc")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var k = SinkOptions(); k.codec = "no-such-codec"
+        XCTAssertThrowsMediaError(try openSink(path: dir + "/x.mp4", source: info, options: k)) {
+            if case .encoderUnavailable = $0 { return $0.exitCode == .output } else { return false }
+        }
+    }
+}

@@ -67,8 +67,8 @@ extension FFmpegSource {
                 pendingError = timedOut ? "timeout" : avErrorString(r)
             } else if let pb = inp.fmt?.pointee.pb, pb.pointee.error < 0 {
                 pendingError = avErrorString(pb.pointee.error)
-            } else if !indexFromPts, inp.stream.pointee.nb_frames > 0, videoPackets < Int(inp.stream.pointee.nb_frames) {
-                // The index promised more samples than the file holds: cut short.
+            } else if !indexFromPts, inp.hasExactSampleCount, videoPackets < Int(inp.stream.pointee.nb_frames) {
+                // The MP4/MOV index promised more samples than the file holds: cut short.
                 pendingError = "the file ends after \(videoPackets) of \(inp.stream.pointee.nb_frames) video packets"
             }
             // Hand the decoder's buffered frames out before reporting anything.

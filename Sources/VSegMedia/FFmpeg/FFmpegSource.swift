@@ -64,6 +64,12 @@ public final class FFmpegSource: FrameSource, AudioPassthroughProvider {
             avformat_close_input(&fmt)
         }
         var stream: UnsafeMutablePointer<AVStream> { fmt!.pointee.streams[Int(videoIndex)]! }
+        /// MP4/MOV store one index entry per sample, so nb_frames is exact there
+        /// (AVI and others only estimate it).
+        var hasExactSampleCount: Bool {
+            guard let f = fmt, stream.pointee.nb_frames > 0 else { return false }
+            return String(cString: f.pointee.iformat.pointee.name).hasPrefix("mov")
+        }
     }
 
     public init(uri: String, options: SourceOptions = SourceOptions()) throws {
