@@ -200,6 +200,24 @@ final class ContainerTests: XCTestCase {
         XCTAssertEqual(try Fixtures.ffprobeValue(dir + "/p.mp4", "stream=nb_frames"), "20")
     }
 
+    func testFallsBackToMPEG4WithoutLibx264() throws {
+        try XCTSkipUnless(Fixtures.hasFFmpegCLI)
+        EncodedVideoSink.hiddenEncoders = ["libx264"]
+        defer { EncodedVideoSink.hiddenEncoders = [] }
+        final class Log: @unchecked Sendable { var lines: [String] = [] }
+        let log = Log()
+        let saved = MediaLog.handler
+        MediaLog.handler = { log.lines.append($0) }
+        defer { MediaLog.handler = saved }
+        let dir = Fixtures.tempDir("fallback")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var o = SourceOptions(); o.maxFrames = 10
+        let (_, sink) = try transcode("pattern:160x120@25", dir + "/p.mkv", source: o)
+        XCTAssertEqual((sink as? EncodedVideoSink)?.encoderName, "mpeg4")
+        XCTAssertEqual(try Fixtures.ffprobeValue(dir + "/p.mkv", "stream=codec_name"), "mpeg4")
+        XCTAssertTrue(log.lines.contains { $0.contains("libx264 unavailable") }, "\(log.lines)")
+    }
+
     func testUnknownEncoderIsAUserError() throws {
         let info = SourceInfo(uri: "x", width: 64, height: 48, pixelFormat: .rgb24, frameRate: Rational(25, 1),
                               timeBase: Rational(1, 25), frameCount: nil, duration: nil, isLive: false, codec: "pattern")

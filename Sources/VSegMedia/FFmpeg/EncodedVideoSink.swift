@@ -174,7 +174,7 @@ public final class EncodedVideoSink: FrameSink {
         }
         var lastReason = "no encoder named \(candidates.joined(separator: " or "))"
         for (i, name) in candidates.enumerated() {
-            guard let codec = avcodec_find_encoder_by_name(name) else { continue }
+            guard !hiddenEncoders.contains(name), let codec = avcodec_find_encoder_by_name(name) else { continue }
             guard let ctx = avcodec_alloc_context3(codec) else { continue }
             ctx.pointee.width = width
             ctx.pointee.height = height
@@ -213,6 +213,9 @@ public final class EncodedVideoSink: FrameSink {
         }
         throw MediaError.encoderUnavailable(path: path, reason: lastReason)
     }
+
+    /// Encoders treated as missing (tests simulate an FFmpeg without libx264).
+    nonisolated(unsafe) static var hiddenEncoders: Set<String> = []
 
     private static func pickPixelFormat(_ codec: UnsafePointer<AVCodec>) -> AVPixelFormat {
         guard var p = codec.pointee.pix_fmts else { return AV_PIX_FMT_YUV420P }
