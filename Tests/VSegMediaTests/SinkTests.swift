@@ -218,6 +218,16 @@ final class ContainerTests: XCTestCase {
         XCTAssertTrue(log.lines.contains { $0.contains("libx264 unavailable") }, "\(log.lines)")
     }
 
+    func testOddSizedFramesAreScaledToEvenForH264() throws {
+        try XCTSkipUnless(Fixtures.hasFFmpegCLI)
+        let dir = Fixtures.tempDir("odd")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var o = SourceOptions(); o.maxFrames = 5
+        let (_, sink) = try transcode("pattern:33x35@25", dir + "/odd.mp4", source: o)
+        XCTAssertEqual(sink.framesWritten, 5)
+        XCTAssertEqual(try Fixtures.ffprobeValue(dir + "/odd.mp4", "stream=width,height"), "32\n34")
+    }
+
     func testUnknownEncoderIsAUserError() throws {
         let info = SourceInfo(uri: "x", width: 64, height: 48, pixelFormat: .rgb24, frameRate: Rational(25, 1),
                               timeBase: Rational(1, 25), frameCount: nil, duration: nil, isLive: false, codec: "pattern")
