@@ -64,7 +64,54 @@ final class V4L2OutputFormatTests: XCTestCase {
         }
         XCTAssertFalse(sim.isOpen)
         XCTAssertEqual(sim.mappedCount, 0)
-        XCTAssertThrowsError(try v4l2SimulatedSource(SimulatedV4L2Device(), V4L2Options(output: .nv12)))
+    }
+
+    func testYUV420PFromYUYVKeepsLumaAndAveragesChromaRows() throws {
+        for format in [PixelFormat.yuv420p, .nv12] {
+            let sim = SimulatedV4L2Device()
+            sim.rowPadding = 4  // padded driver rows
+            let src = try v4l2SimulatedSource(sim, V4L2Options(width: 320, height: 240, output: format))
+            XCTAssertEqual(src.info.pixelFormat, format)
+            let f = try XCTUnwrap(src.nextFrame())
+            let b = f.buffer.bytes
+            XCTAssertEqual(b.count, 320 * 240 * 3 / 2)
+            for (x, y) in points {
+                XCTAssertEqual(b[y * 320 + x], SimulatedV4L2Pattern.yuv(x: x, y: y, frame: 0).y)
+                let (cx, cy) = (x / 2, y / 2)
+                let top = SimulatedV4L2Pattern.yuv(x: cx * 2, y: cy * 2, frame: 0)
+                let bottom = SimulatedV4L2Pattern.yuv(x: cx * 2, y: cy * 2 + 1, frame: 0)
+                let u = (Int(top.u) + Int(bottom.u) + 1) / 2, v = (Int(top.v) + Int(bottom.v) + 1) / 2
+                let base = 320 * 240
+                let (gotU, gotV) = format == .nv12
+                    ? (b[base + cy * 320 + cx * 2], b[base + cy * 320 + cx * 2 + 1])
+                    : (b[base + cy * 160 + cx], b[base + 160 * 120 + cy * 160 + cx])
+                XCTAssertEqual(Int(gotU), u, "\(format) U at \(cx),\(cy)")
+                XCTAssertEqual(Int(gotV), v, "\(format) V at \(cx),\(cy)")
+            }
+        }
+    }
+
+    func testYUV420PFromRGBMatchesTheBT601Matrix() throws {
+        let src = try v4l2SimulatedSource(SimulatedV4L2Device(), V4L2Options(format: .rgb24, output: .yuv420p))
+        let f = try XCTUnwrap(src.nextFrame())
+        let b = f.buffer.bytes
+        let (w, h) = (640, 480)
+        for (x, y) in [(0, 0), (9, 4), (639, 479), (320, 101)] {
+            let c = SimulatedV4L2Pattern.rgb(x: x, y: y, frame: 0)
+            let luma = 16 + 0.257 * Double(c.r) + 0.504 * Double(c.g) + 0.098 * Double(c.b)
+            XCTAssertEqual(Double(b[y * w + x]), luma, accuracy: 1)
+            // Chroma from the mean of the 2x2 block.
+            let (cx, cy) = (x / 2, y / 2)
+            var sum = (0.0, 0.0, 0.0)
+            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                let p = SimulatedV4L2Pattern.rgb(x: cx * 2 + dx, y: cy * 2 + dy, frame: 0)
+                sum = (sum.0 + Double(p.r) / 4, sum.1 + Double(p.g) / 4, sum.2 + Double(p.b) / 4)
+            }
+            let u = 128 - 0.148 * sum.0 - 0.291 * sum.1 + 0.439 * sum.2
+            let v = 128 + 0.439 * sum.0 - 0.368 * sum.1 - 0.071 * sum.2
+            XCTAssertEqual(Double(b[w * h + cy * (w / 2) + cx]), u, accuracy: 1.5)
+            XCTAssertEqual(Double(b[w * h + (w / 2) * (h / 2) + cy * (w / 2) + cx]), v, accuracy: 1.5)
+        }
     }
 
     func testSourceOptionsPixelFormatBecomesTheOutput() throws {

@@ -12,7 +12,7 @@ struct V4L2FrameConverter {
 
     /// The output formats a capture format can become.
     static func outputs(for capture: FourCC) -> [PixelFormat] {
-        capture == .yuyv ? [.rgb24, .bgr24, .gray8, .yuyv422] : [.rgb24, .bgr24, .gray8]
+        capture == .yuyv ? [.rgb24, .bgr24, .gray8, .yuyv422, .yuv420p, .nv12] : [.rgb24, .bgr24, .gray8, .yuv420p, .nv12]
     }
 
     /// Bytes of the driver buffer a complete frame needs.
@@ -21,6 +21,12 @@ struct V4L2FrameConverter {
     func convert(_ src: UnsafeRawPointer, into out: PixelBuffer) {
         let dst = out.data, dstStride = out.rowBytes
         switch (capture == .yuyv, output) {
+        case (true, .yuv420p), (true, .nv12):
+            YUV420Converter.fromYUYV(src, sourceStride: sourceStride, into: dst, width: width, height: height,
+                                     interleaved: output == .nv12)
+        case (false, .yuv420p), (false, .nv12):
+            YUV420Converter.fromRGB(src, sourceStride: sourceStride, into: dst, width: width, height: height,
+                                    interleaved: output == .nv12)
         case (true, .rgb24), (true, .bgr24):
             YUYVConverter.convert(source: src, sourceStride: sourceStride, destination: dst, destinationStride: dstStride,
                                   width: width, height: height, bgr: output == .bgr24)

@@ -36,8 +36,9 @@ public struct V4L2Options: Codable, Sendable, Equatable {
     /// When several frames are ready, hand out only the newest and give the older ones
     /// straight back to the driver, so a slow reader never sees stale frames.
     public var dropStaleFrames: Bool
-    /// Pixel format of the frames handed out: rgb24, bgr24, gray8, or yuyv422
-    /// (the camera's own bytes, no conversion; needs a YUYV capture).
+    /// Pixel format of the frames handed out: any `PixelFormat`. yuyv422 is the
+    /// camera's own bytes (needs a YUYV capture); yuv420p/nv12 stay in the camera's
+    /// limited range, for encoders.
     public var output: PixelFormat
 
     public init(width: Int = 640, height: Int = 480, fps: Double = 30, format: Format = .auto,
@@ -101,9 +102,6 @@ public struct V4L2Options: Codable, Sendable, Equatable {
         }
         if !(pollTimeout > 0) { throw MediaError.invalidOption(name: "pollTimeout", value: "\(pollTimeout)", expected: "seconds > 0") }
         if maxIORetries < 0 { throw MediaError.invalidOption(name: "maxIORetries", value: "\(maxIORetries)", expected: ">= 0") }
-        if ![.rgb24, .bgr24, .gray8, .yuyv422].contains(output) {
-            throw MediaError.invalidOption(name: "pixelFormat", value: output.rawValue, expected: "rgb24, bgr24, gray8 or yuyv422 for a camera")
-        }
         if let n = maxFrames, n <= 0 { throw MediaError.invalidOption(name: "maxFrames", value: "\(n)", expected: "a positive count") }
     }
 }

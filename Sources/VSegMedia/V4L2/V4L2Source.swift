@@ -5,7 +5,7 @@ import CV4L2
 import VSegCore
 
 /// A V4L2 camera as a `FrameSource`: mmap streaming through libv4l2, RGB24 frames
-/// (or BGR24, gray8, raw YUYV: `V4L2Options.output`).
+/// (or BGR24, gray8, raw YUYV, yuv420p, nv12: `V4L2Options.output`).
 ///
 /// - Opens the node, checks it can stream video, negotiates the nearest mode to
 ///   `V4L2Options` (logging every difference through `MediaLog`), then streams.
@@ -69,7 +69,7 @@ public final class V4L2Source: FrameSource {
         guard V4L2FrameConverter.outputs(for: capture.pixelFormat).contains(options.output) else {
             capture.stop()
             throw MediaError.invalidOption(name: "pixelFormat", value: options.output.rawValue,
-                                           expected: "rgb24, bgr24 or gray8 (\(path) sends \(capture.pixelFormat), not YUYV)")
+                                           expected: "rgb24, bgr24, gray8, yuv420p or nv12 (\(path) sends \(capture.pixelFormat), not YUYV)")
         }
         let rate = capture.interval.map { Rational(Int32(clamping: $0.denominator), Int32(clamping: $0.numerator)) } ?? Rational(0, 1)
         info = SourceInfo(uri: path, width: capture.size.width, height: capture.size.height, pixelFormat: options.output,
