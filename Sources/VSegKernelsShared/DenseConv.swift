@@ -2,11 +2,13 @@ import VSegCore
 
 // Shared kernel source (see KernelSIMD.swift): compiled once per ISA.
 //
-// Dense conv (groups == 1) as an indirect GEMM: M = batch * outH * outW output
+// Dense conv as an indirect GEMM: M = batch * outH * outW output
 // pixels, N = outC, K = kH * kW * inC. No im2col: for each block of MR output
 // pixels the task writes kH * kW * MR pointers to input rows (a zero row for
 // padding) into its scratch, and the microkernel reads the input in place.
 // A 1x1 stride-1 conv is then a plain GEMM on the NHWC input (one tap).
+// Grouped convs pack each group's panels in turn; a panel of group g reads
+// input channels g * inC/groups ..< (g + 1) * inC/groups of the same rows.
 
 /// Pixel blocks whose row pointers are built at once; their panels are then
 /// swept over all of them, so each weight panel is reused from L1/L2 for
@@ -18,18 +20,24 @@ public enum ISAConv {
     public static var isa: String { kernelISAName }
 
     /// Dense convs the fast path covers (others go to the reference twin).
-    public static func denseSupported(_ g: ConvGeometry) -> Bool { g.groups == 1 }
+    public static func denseSupported(_ g: ConvGeometry) -> Bool { g.groups >= 1 }
 
     public static func densePackedFloats(_ g: ConvGeometry) -> Int {
-        ceilDiv(g.outC, panelWidth(g.outC)) * panelFloats(n: g.outC, taps: g.kH * g.kW, kc: g.inC)
+        let (cin, cout) = (g.inC / g.groups, g.outC / g.groups)
+        return g.groups * ceilDiv(cout, panelWidth(cout)) * panelFloats(n: cout, taps: g.kH * g.kW, kc: cin)
     }
 
-    /// `weights`: OHWI `[outC, kH, kW, inC]`.
+    /// `weights`: OHWI `[outC, kH, kW, inC / groups]`. Packed group by group.
     public static func packDense(_ g: ConvGeometry, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                  into dst: UnsafeMutablePointer<Float>) {
-        let taps = g.kH * g.kW, kc = g.inC
-        packPanels(n: g.outC, taps: taps, kc: kc, bias: bias, into: dst) { o, t, k in
-            weights[(o * taps + t) * kc + k]
+        let taps = g.kH * g.kW
+        let (cin, cout) = (g.inC / g.groups, g.outC / g.groups)
+        let groupFloats = ceilDiv(cout, panelWidth(cout)) * panelFloats(n: cout, taps: taps, kc: cin)
+        for group in 0..<g.groups {
+            packPanels(n: cout, taps: taps, kc: cin, bias: bias.map { $0 + group * cout },
+                       into: dst + group * groupFloats) { o, t, k in
+                weights[((group * cout + o) * taps + t) * cin + k]
+            }
         }
     }
 
@@ -38,7 +46,8 @@ public enum ISAConv {
     }
 
     static func denseGrid(_ g: ConvGeometry) -> (mBlocks: Int, nPanels: Int) {
-        (ceilDiv(g.batch * g.outH * g.outW, MR), ceilDiv(g.outC, panelWidth(g.outC)))
+        let cout = g.outC / g.groups
+        return (ceilDiv(g.batch * g.outH * g.outW, MR), g.groups * ceilDiv(cout, panelWidth(cout)))
     }
 
     public static func denseTaskCount(_ g: ConvGeometry, threads: Int) -> Int {
@@ -53,7 +62,9 @@ public enum ISAConv {
         let (mBlocks, nPanels) = denseGrid(g)
         let (mRange, nRange) = gridSplit(mBlocks: mBlocks, nPanels: nPanels, tasks: taskCount, task: task)
         if mRange.isEmpty || nRange.isEmpty { return }
-        let taps = g.kH * g.kW, kc = g.inC
+        // kc: channels one group reads; pix: floats per input pixel.
+        let taps = g.kH * g.kW, kc = g.inC / g.groups, pix = g.inC
+        let cout = g.outC / g.groups, width = panelWidth(cout), panelsPerGroup = ceilDiv(cout, width)
         let aPerBlock = taps * MR
         let (area, rest) = pointerArea(scratch, count: chunkBlocks * MR * (taps + 1) + taps)
         let aPtrs = area
@@ -62,7 +73,7 @@ public enum ISAConv {
         // Offset of each tap from the tap-(0,0) input row, for pixels whose taps are all inside.
         let tapOffset = UnsafeMutableRawPointer(area + chunkBlocks * MR * (taps + 1)).bindMemory(to: Int.self, capacity: taps)
         for ky in 0..<g.kH {
-            for kx in 0..<g.kW { tapOffset[ky * g.kW + kx] = (ky * g.dilationH * g.inW + kx * g.dilationW) * kc }
+            for kx in 0..<g.kW { tapOffset[ky * g.kW + kx] = (ky * g.dilationH * g.inW + kx * g.dilationW) * pix }
         }
         let (inH, inW, kH, kW) = (g.inH, g.inW, g.kH, g.kW)
         let (sH, sW, dH, dW) = (g.strideH, g.strideW, g.dilationH, g.dilationW)
@@ -70,10 +81,10 @@ public enum ISAConv {
         let plainGEMM = kH == 1 && kW == 1 && sH == 1 && sW == 1 && g.padTop == 0 && g.padLeft == 0
             && g.outH == inH && g.outW == inW
         let zero = rest
-        zero.initialize(repeating: 0, count: kc)
+        zero.initialize(repeating: 0, count: pix)
         let zeroRow = UnsafePointer(zero)
         let pixels = g.batch * g.outH * g.outW
-        let panelSize = panelFloats(n: g.outC, taps: taps, kc: kc)
+        let panelSize = panelFloats(n: cout, taps: taps, kc: kc)
         let hw = g.outH * g.outW
 
         var mb = mRange.lowerBound
@@ -89,7 +100,7 @@ public enum ISAConv {
                     // 1x1, stride 1, no padding: pixel m reads input row m.
                     for i in 0..<MR {
                         let m = m0 + min(i, mr - 1)
-                        a[i] = input + m * kc
+                        a[i] = input + m * pix
                         c[i] = output + m * g.outC
                     }
                     continue
@@ -100,10 +111,10 @@ public enum ISAConv {
                 var ox = m0 - b * hw - oy * g.outW
                 for i in 0..<mr {
                     c[i] = output + (m0 + i) * g.outC
-                    let inBatch = input + b * inH * inW * kc
+                    let inBatch = input + b * inH * inW * pix
                     let iy0 = oy * sH - g.padTop, ix0 = ox * sW - g.padLeft
                     if iy0 >= 0 && ix0 >= 0 && iy0 + lastY < inH && ix0 + lastX < inW {
-                        let base = inBatch + (iy0 * inW + ix0) * kc
+                        let base = inBatch + (iy0 * inW + ix0) * pix
                         for t in 0..<taps { a[t * MR + i] = base + tapOffset[t] }
                     } else {
                         var t = 0
@@ -113,10 +124,10 @@ public enum ISAConv {
                                 for _ in 0..<kW { a[t * MR + i] = zeroRow; t += 1 }
                                 continue
                             }
-                            let rowBase = inBatch + iy * inW * kc
+                            let rowBase = inBatch + iy * inW * pix
                             var ix = ix0
                             for _ in 0..<kW {
-                                a[t * MR + i] = UInt(bitPattern: ix) < UInt(inW) ? rowBase + ix * kc : zeroRow
+                                a[t * MR + i] = UInt(bitPattern: ix) < UInt(inW) ? rowBase + ix * pix : zeroRow
                                 ix += dW; t += 1
                             }
                         }
@@ -132,19 +143,22 @@ public enum ISAConv {
             }
             for panel in nRange {
                 let w = packed + panel * panelSize
-                let n0 = panel * NR
-                let nr = min(NR, g.outC - n0)
+                let group = panel / panelsPerGroup
+                let n0 = group * cout + (panel - group * panelsPerGroup) * width
+                let nr = min(width, (group + 1) * cout - n0)
+                let aOffset = group * kc
                 for blk in 0..<count {
                     let mr = min(MR, pixels - (mb + blk) * MR)
-                    if g.outC == 1 {
-                        dotKernel(mr: mr, taps: taps, kc: kc, a: aPtrs + blk * aPerBlock, w: w,
-                                  c: cPtrs + blk * MR, cOffset: 0, lo: g.outMin, hi: g.outMax)
+                    let a = aPtrs + blk * aPerBlock, c = cPtrs + blk * MR
+                    if cout == 1 {
+                        dotKernel(mr: mr, taps: taps, kc: kc, a: a, aOffset: aOffset, w: w, c: c, cOffset: n0,
+                                  lo: g.outMin, hi: g.outMax)
                     } else if nr <= VW {
-                        gemmMicrokernel1(mr: mr, nr: nr, taps: taps, kc: kc, a: aPtrs + blk * aPerBlock, w: w,
-                                         c: cPtrs + blk * MR, cOffset: n0, lo: g.outMin, hi: g.outMax)
+                        gemmMicrokernel1(mr: mr, nr: nr, taps: taps, kc: kc, a: a, aOffset: aOffset, w: w, c: c,
+                                         cOffset: n0, lo: g.outMin, hi: g.outMax)
                     } else {
-                        gemmMicrokernel(mr: mr, nr: nr, taps: taps, kc: kc, a: aPtrs + blk * aPerBlock, w: w,
-                                        c: cPtrs + blk * MR, cOffset: n0, lo: g.outMin, hi: g.outMax)
+                        gemmMicrokernel(mr: mr, nr: nr, taps: taps, kc: kc, a: a, aOffset: aOffset, w: w, c: c,
+                                        cOffset: n0, lo: g.outMin, hi: g.outMax)
                     }
                 }
             }

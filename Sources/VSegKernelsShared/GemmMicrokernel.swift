@@ -5,12 +5,13 @@
 /// - `a`: `taps * MR` row pointers, tap-major; row pointer `a[t * MR + i]` is the
 ///   `kc` input channels that pixel `i` reads for tap `t` (a zero row for padding).
 ///   Rows `mr..<MR` must still point at readable rows (callers repeat a valid one).
+///   `aOffset` is added to every row pointer (the input channels of a group).
 /// - `w`: one packed panel: `NR` biases, then `taps * kc * NR` weights.
 /// - `c`: `MR` output row pointers; `NR` channels are written at `c[i] + cOffset`,
 ///   only the first `nr` of them and only for rows `< mr`.
 @inline(never)
 func gemmMicrokernel(mr: Int, nr: Int, taps: Int, kc: Int,
-                     a: UnsafePointer<UnsafePointer<Float>>, w: UnsafePointer<Float>,
+                     a: UnsafePointer<UnsafePointer<Float>>, aOffset: Int, w: UnsafePointer<Float>,
                      c: UnsafePointer<UnsafeMutablePointer<Float>>, cOffset: Int,
                      lo: Float, hi: Float) {
     let b0 = load(w), b1 = load(w + VW)
@@ -22,9 +23,10 @@ func gemmMicrokernel(mr: Int, nr: Int, taps: Int, kc: Int,
     var wp = w + NR
     var ap = a
     for _ in 0..<taps {
-        let a0 = ap[0], a1 = ap[1], a2 = ap[2], a3 = ap[3], a4 = ap[4], a5 = ap[5]
+        let a0 = ap[0] + aOffset, a1 = ap[1] + aOffset, a2 = ap[2] + aOffset
+        let a3 = ap[3] + aOffset, a4 = ap[4] + aOffset, a5 = ap[5] + aOffset
 #if VSEG_AVX512
-        let a6 = ap[6], a7 = ap[7]
+        let a6 = ap[6] + aOffset, a7 = ap[7] + aOffset
 #endif
         ap += MR
         var k = 0
@@ -61,7 +63,7 @@ func gemmMicrokernel(mr: Int, nr: Int, taps: Int, kc: Int,
 /// (`nr <= VW`): half the FMAs, same packed layout (panel stride `NR`).
 @inline(never)
 func gemmMicrokernel1(mr: Int, nr: Int, taps: Int, kc: Int,
-                      a: UnsafePointer<UnsafePointer<Float>>, w: UnsafePointer<Float>,
+                      a: UnsafePointer<UnsafePointer<Float>>, aOffset: Int, w: UnsafePointer<Float>,
                       c: UnsafePointer<UnsafeMutablePointer<Float>>, cOffset: Int,
                       lo: Float, hi: Float) {
     let b0 = load(w)
@@ -72,9 +74,10 @@ func gemmMicrokernel1(mr: Int, nr: Int, taps: Int, kc: Int,
     var wp = w + NR
     var ap = a
     for _ in 0..<taps {
-        let a0 = ap[0], a1 = ap[1], a2 = ap[2], a3 = ap[3], a4 = ap[4], a5 = ap[5]
+        let a0 = ap[0] + aOffset, a1 = ap[1] + aOffset, a2 = ap[2] + aOffset
+        let a3 = ap[3] + aOffset, a4 = ap[4] + aOffset, a5 = ap[5] + aOffset
 #if VSEG_AVX512
-        let a6 = ap[6], a7 = ap[7]
+        let a6 = ap[6] + aOffset, a7 = ap[7] + aOffset
 #endif
         ap += MR
         var k = 0
@@ -161,7 +164,7 @@ func packPanels(n: Int, taps: Int, kc: Int, bias: UnsafePointer<Float>?, into ds
 /// chains hide the FMA latency when `kc` is small. Same `a`/`c` conventions as
 /// `gemmMicrokernel`.
 @inline(never)
-func dotKernel(mr: Int, taps: Int, kc: Int, a: UnsafePointer<UnsafePointer<Float>>, w: UnsafePointer<Float>,
+func dotKernel(mr: Int, taps: Int, kc: Int, a: UnsafePointer<UnsafePointer<Float>>, aOffset: Int, w: UnsafePointer<Float>,
                c: UnsafePointer<UnsafeMutablePointer<Float>>, cOffset: Int, lo: Float, hi: Float) {
     let kv = kc / VW * VW
     let kh = kc - kv >= H.scalarCount ? kv + H.scalarCount : kv
@@ -173,7 +176,8 @@ func dotKernel(mr: Int, taps: Int, kc: Int, a: UnsafePointer<UnsafePointer<Float
         var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
         var wt = w + 1
         for t in 0..<taps {
-            let p0 = a[t * MR + i], p1 = a[t * MR + i + 1], p2 = a[t * MR + i + 2], p3 = a[t * MR + i + 3]
+            let p0 = a[t * MR + i] + aOffset, p1 = a[t * MR + i + 1] + aOffset
+            let p2 = a[t * MR + i + 2] + aOffset, p3 = a[t * MR + i + 3] + aOffset
             var k = 0
             while k < kv {
                 let wv = load(wt + k)
@@ -207,7 +211,7 @@ func dotKernel(mr: Int, taps: Int, kc: Int, a: UnsafePointer<UnsafePointer<Float
         var s0: Float = 0
         var wt = w + 1
         for t in 0..<taps {
-            let p0 = a[t * MR + i]
+            let p0 = a[t * MR + i] + aOffset
             var k = 0
             while k < kv { v0 = fma(v0, load(p0 + k), load(wt + k)); k &+= VW }
             if k < kh { h0 = fmaG(h0, loadG(p0 + k, as: H.self), loadG(wt + k, as: H.self)); k &+= H.scalarCount }
@@ -265,11 +269,11 @@ public enum ISAGemm {
                 cRows[i] = c + row * n
             }
             if n == 1 {
-                dotKernel(mr: mr, taps: 1, kc: k, a: area, w: packed, c: cRows, cOffset: 0, lo: -.infinity, hi: .infinity)
+                dotKernel(mr: mr, taps: 1, kc: k, a: area, aOffset: 0, w: packed, c: cRows, cOffset: 0, lo: -.infinity, hi: .infinity)
             }
             var n0 = 0, panel = 0
             while n0 < n && n > 1 {
-                gemmMicrokernel(mr: mr, nr: min(NR, n - n0), taps: 1, kc: k, a: area,
+                gemmMicrokernel(mr: mr, nr: min(NR, n - n0), taps: 1, kc: k, a: area, aOffset: 0,
                                 w: packed + panel * size, c: cRows, cOffset: n0,
                                 lo: -.infinity, hi: .infinity)
                 n0 += NR; panel += 1

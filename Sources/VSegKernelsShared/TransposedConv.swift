@@ -165,13 +165,13 @@ extension ISAConv {
                         for blk in 0..<count {
                             let mr = min(MR, pixelsP - (mb - phaseBlock0 + blk) * MR)
                             if g.outC == 1 {
-                                dotKernel(mr: mr, taps: taps, kc: kc, a: area + blk * aPerBlock, w: w,
+                                dotKernel(mr: mr, taps: taps, kc: kc, a: area + blk * aPerBlock, aOffset: 0, w: w,
                                           c: cPtrs + blk * MR, cOffset: 0, lo: g.outMin, hi: g.outMax)
                             } else if nr <= VW {
-                                gemmMicrokernel1(mr: mr, nr: nr, taps: taps, kc: kc, a: area + blk * aPerBlock, w: w,
+                                gemmMicrokernel1(mr: mr, nr: nr, taps: taps, kc: kc, a: area + blk * aPerBlock, aOffset: 0, w: w,
                                                  c: cPtrs + blk * MR, cOffset: n0, lo: g.outMin, hi: g.outMax)
                             } else {
-                                gemmMicrokernel(mr: mr, nr: nr, taps: taps, kc: kc, a: area + blk * aPerBlock, w: w,
+                                gemmMicrokernel(mr: mr, nr: nr, taps: taps, kc: kc, a: area + blk * aPerBlock, aOffset: 0, w: w,
                                                 c: cPtrs + blk * MR, cOffset: n0, lo: g.outMin, hi: g.outMax)
                             }
                         }

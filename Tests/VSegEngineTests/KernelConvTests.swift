@@ -42,11 +42,17 @@ final class KernelConvTests: XCTestCase {
         for g in cases { check(g, kind: .dense, rng: &rng) }
     }
 
-    func testDenseGroupedFallsBackToReference() {
+    func testGroupedDenseMatchesReference() {
         var rng = SplitMix(seed: 7)
-        var g = conv(5, 6, 8, 12, k: 3, pads: (1, 1, 1, 1))
-        g.groups = 4
-        check(g, kind: .dense, rng: &rng)
+        // (inC, outC, groups): per-group channel counts below, at and above the tile, 1 output per group (dot path).
+        for (ci, co, groups) in [(8, 12, 4), (6, 66, 2), (34, 34, 2), (9, 3, 3), (12, 96, 3), (4, 8, 4)] {
+            var g = conv(5, 6, ci, co, k: 3, pads: (1, 1, 1, 1))
+            g.groups = groups
+            check(g, kind: .dense, rng: &rng)
+            var p = conv(4, 7, ci, co, k: 1, batch: 2)
+            p.groups = groups
+            check(p, kind: .dense, rng: &rng)
+        }
     }
 
     func testDepthwiseMatchesReference() {

@@ -3,7 +3,7 @@ import VSegCore
 
 /// Which convolution a geometry describes.
 public enum ConvKind: Sendable {
-    /// Dense conv, `groups >= 1` (groups == 1 takes the fast path).
+    /// Dense conv, `groups >= 1`.
     case dense
     /// Depthwise conv: `groups == inC`, `outC == inC * multiplier`.
     case depthwise
@@ -20,12 +20,12 @@ public enum ConvKind: Sendable {
 ///
 /// Fast paths (Swift SIMD, one source compiled per ISA in VSegKernelsAVX512 /
 /// VSegKernelsAVX2 / VSegKernelsPortable, see Sources/VSegKernelsShared):
-/// - dense, groups == 1: indirect GEMM, register tile 8x32 (AVX-512), 6x16
+/// - dense, any groups: indirect GEMM, register tile 8x32 (AVX-512), 6x16
 ///   (AVX2), 6x8 (portable); a 1x1 stride-1 conv reads the NHWC input as the
-///   GEMM's A matrix; a single output channel uses a dot-product kernel.
+///   GEMM's A matrix; one output channel (per group) uses a dot-product kernel.
 /// - depthwise, multiplier 1: direct, vectorized over channels.
 /// - transposed, groups == 1: gather form, one indirect GEMM per output phase.
-/// Grouped dense/transposed convs and depthwise multiplier > 1 run the
+/// Grouped transposed convs and depthwise multiplier > 1 run the
 /// `ReferenceConv` twin (split into tasks by output pixels).
 public enum ConvKernels {
     /// "avx512" | "avx2" | "portable" (or "reference"), picked once from CPU
