@@ -143,3 +143,25 @@ final class SourceOptionTests: XCTestCase {
         XCTAssertEqual(try Fixtures.ffprobeFrameTimes(out).count, 100, "every written frame decodes")
     }
 }
+
+final class PixelConverterTests: XCTestCase {
+    func testRoundTripThroughYUVStaysCloseAndScalingKeepsContent() throws {
+        var o = SourceOptions(); o.maxFrames = 1
+        let rgb = try XCTUnwrap(try openSource(uri: "pattern:64x48", options: o).nextFrame()).buffer
+        let conv = PixelConverter()
+        let yuv = PixelBuffer(width: 64, height: 48, format: .yuv420p)
+        let back = PixelBuffer(width: 64, height: 48, format: .rgb24)
+        try conv.convert(rgb, into: yuv)
+        try conv.convert(yuv, into: back)
+        // Luma of a flat-ish region survives within 4:2:0 + rounding error.
+        var total = 0
+        for i in 0..<rgb.byteCount { total += abs(Int(rgb.bytes[i]) - Int(back.bytes[i])) }
+        XCTAssertLessThan(Double(total) / Double(rgb.byteCount), 12)
+        let copy = PixelBuffer(width: 64, height: 48, format: .rgb24)
+        try conv.convert(rgb, into: copy)
+        XCTAssertTrue(zip(rgb.bytes, copy.bytes).allSatisfy { $0 == $1 }, "same geometry is an exact copy")
+        let half = PixelBuffer(width: 32, height: 24, format: .gray8)
+        try conv.convert(rgb, into: half)
+        XCTAssertGreaterThan(Set(half.bytes).count, 8)
+    }
+}
