@@ -21,13 +21,22 @@ import VSegCore
 ///   pixels pay for the C-channel interpolation. Source confidence is the
 ///   bilinear upsampling of the model-resolution confidence.
 ///
-/// Tables (per-axis source→output indices and weights) and the row scratch are
-/// built in `init`; `decode` allocates nothing.
+/// Optional temporal smoothing (masks only): `smoothing` s in [0, 1) blends
+/// each frame's model-resolution probability with the previous smoothed one,
+/// `p = s * previous + (1 - s) * current`, before upsampling — an exponential
+/// moving average against flicker (s = 0: off). Class maps are not smoothed.
+///
+/// Tables (per-axis source→output indices and weights), the row scratch and
+/// the smoothing history are built in `init`; `decode` allocates nothing.
 public final class MaskDecoder {
     public let transform: ImageTransform
     public let spec: OutputSpec
     public let outputWidth: Int, outputHeight: Int, classCount: Int
     public var threshold: Float
+    /// Weight of the previous frame in the mask EMA, 0 = off.
+    public var smoothing: Float
+    private let history: UnsafeMutablePointer<Float>
+    private var hasHistory = false
     let pixelStride: Int, channelStride: Int
     // Per source column / row: the two output-grid neighbours and the weight of the second.
     public let x0: [Int32], x1: [Int32], wx: [Float]
@@ -37,10 +46,11 @@ public final class MaskDecoder {
     /// `outputShape` is the session's shape for this output: [1, H, W, C] (NHWC)
     /// or [1, C, H, W] (NCHW, per `spec.layout`), or [1, H, W].
     public init(transform: ImageTransform, outputShape: [Int], spec: OutputSpec, threshold: Float = 0.5,
-                model: String = "model") throws {
+                smoothing: Float = 0, model: String = "model") throws {
         self.transform = transform
         self.spec = spec
         self.threshold = threshold
+        self.smoothing = min(max(smoothing, 0), 0.99)
         let h: Int, w: Int, c: Int
         switch (outputShape.count, spec.layout) {
         case (4, .nhwc): (h, w, c) = (outputShape[1], outputShape[2], outputShape[3])
@@ -66,9 +76,14 @@ public final class MaskDecoder {
                                         scale: transform.scaleY, offset: transform.offsetY)
         row = .allocate(capacity: w)
         row.initialize(repeating: 0, count: w)
+        history = .allocate(capacity: w * h)
+        history.initialize(repeating: 0, count: w * h)
     }
 
-    deinit { row.deallocate() }
+    deinit { row.deallocate(); history.deallocate() }
+
+    /// Forgets the smoothing history (e.g. after a seek or a scene cut).
+    public func resetSmoothing() { hasHistory = false }
 
     /// For each source position: where its centre falls on the output grid
     /// (which spans the model input), as two clamped neighbours and a weight.
@@ -117,6 +132,12 @@ public final class MaskDecoder {
                 switch spec.activation {
                 case .sigmoid: for i in 0..<n { prob[i] = 1 / (1 + expf(-t[i &* pixelStride])) }
                 case .none, .softmax: for i in 0..<n { prob[i] = t[i &* pixelStride] }
+                }
+                if smoothing > 0 {
+                    let s = smoothing
+                    if hasHistory { for i in 0..<n { prob[i] = s * history[i] + (1 - s) * prob[i] } }
+                    history.update(from: prob.baseAddress!, count: n)
+                    hasHistory = true
                 }
             }
             result.sourceProbability.withUnsafeMutableBufferPointer { sp in

@@ -117,3 +117,27 @@ final class MaskDecoderTests: XCTestCase {
         XCTAssertTrue(d.fits(third))
     }
 }
+
+final class MaskSmoothingTests: XCTestCase {
+    func testExponentialMovingAverageBeforeUpsampling() throws {
+        let t = ImageTransform(sourceWidth: 4, sourceHeight: 4, modelWidth: 2, modelHeight: 2, policy: .stretch)
+        let d = try MaskDecoder(transform: t, outputShape: [1, 2, 2, 1], spec: OutputSpec(index: 0, kind: .mask), smoothing: 0.75)
+        let r = d.makeResult()
+        let ones = [Float](repeating: 1, count: 4), zeros = [Float](repeating: 0, count: 4)
+        ones.withUnsafeBufferPointer { d.decode($0, into: r) }
+        XCTAssertEqual(r.probability, ones, "the first frame has no history")
+        zeros.withUnsafeBufferPointer { d.decode($0, into: r) }
+        XCTAssertEqual(r.probability, [0.75, 0.75, 0.75, 0.75])
+        XCTAssertEqual(r.sourceProbability, [Float](repeating: 0.75, count: 16))
+        zeros.withUnsafeBufferPointer { d.decode($0, into: r) }
+        XCTAssertEqual(r.probability[0], 0.5625, accuracy: 1e-6)
+        d.resetSmoothing()
+        zeros.withUnsafeBufferPointer { d.decode($0, into: r) }
+        XCTAssertEqual(r.probability, zeros)
+        // Off by default.
+        let plain = try MaskDecoder(transform: t, outputShape: [1, 2, 2, 1], spec: OutputSpec(index: 0, kind: .mask))
+        ones.withUnsafeBufferPointer { plain.decode($0, into: r) }
+        zeros.withUnsafeBufferPointer { plain.decode($0, into: r) }
+        XCTAssertEqual(r.probability, zeros)
+    }
+}

@@ -17,7 +17,8 @@ import Yams
 /// - Options (`SegmentationOptions`, the pipeline's `model:` block):
 ///   `name` (built-in name or .tflite/.onnx path), `threads`, `threshold`,
 ///   `resize` (override the descriptor's stretch/letterbox), `output`
-///   (override which output is the mask).
+///   (override which output is the mask), `smoothing` (0...0.99, EMA weight
+///   of the previous frame's mask against flicker; 0 = off).
 ///
 /// ```yaml
 /// model:
@@ -25,6 +26,7 @@ import Yams
 ///   threads: 2
 ///   threshold: 0.5
 ///   resize: stretch
+///   smoothing: 0.3
 /// ```
 ///
 /// `prepare` resolves the model (see `ModelResolver`), picks its descriptor
@@ -56,6 +58,15 @@ public final class SegmentationStage: PipelineStage {
     }
 
     public func prepare(source: SourceInfo) throws {
+        guard options.threshold >= 0, options.threshold <= 1 else {
+            throw PipelineError.usage("model.threshold must be between 0 and 1, got \(options.threshold)")
+        }
+        guard options.smoothing >= 0, options.smoothing < 1 else {
+            throw PipelineError.usage("model.smoothing must be in [0, 1), got \(options.smoothing)")
+        }
+        if let t = options.threads, t < 0 {
+            throw PipelineError.usage("model.threads must be 0 (one per core) or more, got \(t)")
+        }
         let resolved = try ModelResolver.resolve(options.name)
         modelPath = resolved.path
         var d = givenDescriptor ?? resolved.builtin
@@ -113,7 +124,7 @@ public final class SegmentationStage: PipelineStage {
         let p = try Preprocessor(sourceWidth: width, sourceHeight: height, modelWidth: inShape[2], modelHeight: inShape[1],
                                  input: input, model: modelName)
         let d = try MaskDecoder(transform: p.transform, outputShape: s.outputShape(spec.index), spec: spec,
-                                threshold: options.threshold, model: modelName)
+                                threshold: options.threshold, smoothing: options.smoothing, model: modelName)
         preprocessor = p
         decoder = d
         pool = SegmentationResultPool { d.makeResult() }
@@ -193,12 +204,16 @@ public struct SegmentationOptions: Codable, Sendable, Equatable {
     public var resize: ResizePolicy?
     /// Override of which output holds the mask/classes.
     public var output: Int?
+    /// Temporal EMA weight of the previous mask (0 = off, up to 0.99).
+    public var smoothing: Float
 
-    public init(name: String, threads: Int? = nil, threshold: Float = 0.5, resize: ResizePolicy? = nil, output: Int? = nil) {
+    public init(name: String, threads: Int? = nil, threshold: Float = 0.5, resize: ResizePolicy? = nil, output: Int? = nil,
+                smoothing: Float = 0) {
         self.name = name; self.threads = threads; self.threshold = threshold; self.resize = resize; self.output = output
+        self.smoothing = smoothing
     }
 
-    enum CodingKeys: String, CodingKey { case name, threads, threshold, resize, output }
+    enum CodingKeys: String, CodingKey { case name, threads, threshold, resize, output, smoothing }
 
     public init(from decoder: Decoder) throws {
         if let s = try? decoder.singleValueContainer().decode(String.self) {
@@ -210,6 +225,7 @@ public struct SegmentationOptions: Codable, Sendable, Equatable {
                   threads: try c.decodeIfPresent(Int.self, forKey: .threads),
                   threshold: try c.decodeIfPresent(Float.self, forKey: .threshold) ?? 0.5,
                   resize: try c.decodeIfPresent(ResizePolicy.self, forKey: .resize),
-                  output: try c.decodeIfPresent(Int.self, forKey: .output))
+                  output: try c.decodeIfPresent(Int.self, forKey: .output),
+                  smoothing: try c.decodeIfPresent(Float.self, forKey: .smoothing) ?? 0)
     }
 }
