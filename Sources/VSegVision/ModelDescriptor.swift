@@ -5,16 +5,15 @@ import VSegCore
 ///
 /// Built-in descriptors for the MediaPipe models live in `BuiltinModels`. A
 /// user's own model can carry a sidecar next to it (`model.onnx` →
-/// `model.vseg.yaml`); its content decodes into this struct (the pipeline
-/// decodes the YAML with Yams; every key except `outputs[].index` and
-/// `outputs[].kind` is optional):
+/// `model.vseg.yaml`, `.vseg.yml` or `.vseg.json`); its content decodes into
+/// this struct (`SegmentationStage.decodeSidecar`, with Yams; every key except
+/// `outputs[].index` and `outputs[].kind` is optional):
 ///
 /// ```yaml
 /// name: my_fcn
 /// input:
 ///   height: 320          # default: from the model
 ///   width: 480
-///   layout: nchw         # nhwc | nchw (default: the engine's NHWC)
 ///   channels: rgb        # rgb | bgr
 ///   range: [0, 1]        # pixel 0 -> 0, 255 -> 1 ...
 ///   mean: [0.485, 0.456, 0.406]   # ... then (v - mean) / std, if given
@@ -24,10 +23,14 @@ import VSegCore
 ///   - index: 0
 ///     kind: classes      # mask | classes | heatmaps | landmarks | detection_boxes | detection_scores | score | world_landmarks | other
 ///     activation: none   # none (already probabilities) | sigmoid | softmax (logits)
-///     layout: nhwc
 ///     labels: [background, aeroplane, ...]
 ///     palette: voc       # voc | cityscapes | generated | a list of [r, g, b]
 /// ```
+///
+/// `layout` keys (input and outputs) describe tensors as the engine holds
+/// them. vseg's engine keeps rank-4 tensors NHWC whatever the file's layout
+/// (ONNX NCHW is converted at import), so leave them at the default `nhwc`;
+/// `nchw` exists for tensors from other runtimes.
 public struct ModelDescriptor: Codable, Sendable, Equatable {
     /// Canonical name ("selfie_segmentation").
     public var name: String
