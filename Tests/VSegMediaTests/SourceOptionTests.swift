@@ -91,6 +91,15 @@ final class SourceOptionTests: XCTestCase {
         XCTAssertEqual(try MediaProbe.probe(uri: dir + "/b.mkv").streams.first?.frameCount, 250)
     }
 
+    func testAFileForcedLiveEndsAtItsEnd() throws {
+        var o = SourceOptions(); o.live = true
+        let src = try openSource(uri: Fixtures.sample("carphone_pristine.mp4"), options: o)
+        XCTAssertTrue(src.info.isLive)
+        let frames = try Fixtures.drain(src)
+        XCTAssertEqual(frames.count, 120, "no reconnect loop on a local file")
+        XCTAssertEqual(frames.first?.timestamp.value, 0, "live timestamps start at 0")
+    }
+
     func testTestPatternIsDeterministicAndBounded() throws {
         var o = SourceOptions(); o.maxFrames = 3
         let src = try openSource(uri: "pattern:64x48@30", options: o)

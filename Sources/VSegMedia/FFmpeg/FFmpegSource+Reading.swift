@@ -59,7 +59,7 @@ extension FFmpegSource {
         vseg_interrupt_arm(irq, 0)
         if r < 0 {
             if vseg_interrupt_is_triggered(irq) != 0 { done = true; return }
-            if info.isLive {
+            if info.isLive && network {
                 try reconnect(reason: timedOut ? "no data for \(formatSeconds(options.readTimeout)) s" : avErrorString(r))
                 return
             }
