@@ -129,6 +129,14 @@ final class V4L2ErrorTests: XCTestCase {
         XCTAssertLessThan(seconds, 1.5)
     }
 
+    func testTheFirstFrameMayTakeLonger() throws {
+        let sim = SimulatedV4L2Device(script: [.stall])
+        let src = try v4l2SimulatedSource(sim, V4L2Options(pollTimeout: 0.1, firstFrameTimeout: 0.5))
+        let start = Clock.nanos()
+        XCTAssertEqual(v4l2Error { try src.nextFrame() }, .timedOut(path: "/dev/video0", seconds: 0.5))
+        XCTAssertGreaterThanOrEqual(Double(Clock.nanos() - start) / 1e9, 0.49)
+    }
+
     func testSinglePollTimeoutsAreWaitedThrough() throws {
         let sim = SimulatedV4L2Device(script: [.pollTimeout, .pollTimeout, .frames(1)])
         let src = try v4l2SimulatedSource(sim)
@@ -191,7 +199,7 @@ final class V4L2RecoveryTests: XCTestCase {
     func testOnlyDamagedFramesEndsWithAnError() throws {
         let sim = SimulatedV4L2Device(script: [.damaged(1_000_000)])
         sim.realtime = true
-        let src = try v4l2SimulatedSource(sim, V4L2Options(pollTimeout: 0.3))
+        let src = try v4l2SimulatedSource(sim, V4L2Options(pollTimeout: 0.3, firstFrameTimeout: 0.3))
         guard case let .onlyDamagedFrames(path, seconds, skipped)? = v4l2Error({ try src.nextFrame() }) else {
             return XCTFail("expected onlyDamagedFrames")
         }

@@ -62,6 +62,7 @@ final class V4L2FactoryTests: XCTestCase {
         XCTAssertEqual(v.bufferCount, 3)
         XCTAssertEqual(v.maxFrames, 2)
         XCTAssertEqual(v.pollTimeout, options.readTimeout)
+        XCTAssertEqual(v.firstFrameTimeout, max(options.openTimeout, options.readTimeout))
         options.inputFormat = "h264"
         XCTAssertThrowsError(try V4L2Options(options))
         let unpaced = try XCTUnwrap(V4L2Source.open(uri: "v4l2sim:?unpaced", options: SourceOptions()))

@@ -29,6 +29,8 @@ public struct V4L2Options: Codable, Sendable, Equatable {
     public var bufferCount: Int
     /// Seconds without any frame before `nextFrame()` fails with a timeout.
     public var pollTimeout: Double
+    /// The same for the first frame: cameras can take seconds to start (exposure, USB set-up).
+    public var firstFrameTimeout: Double
     /// Consecutive EIO failures of DQBUF tolerated before giving up.
     public var maxIORetries: Int
     /// Stop (end of stream) after this many frames; nil: until interrupted.
@@ -43,15 +45,17 @@ public struct V4L2Options: Codable, Sendable, Equatable {
 
     public init(width: Int = 640, height: Int = 480, fps: Double = 30, format: Format = .auto,
                 bufferCount: Int = 4, pollTimeout: Double = 5, maxIORetries: Int = 5, maxFrames: Int? = nil,
-                output: PixelFormat = .rgb24, dropStaleFrames: Bool = true) {
+                output: PixelFormat = .rgb24, dropStaleFrames: Bool = true, firstFrameTimeout: Double = 10) {
         self.width = width; self.height = height; self.fps = fps; self.format = format
         self.bufferCount = bufferCount; self.pollTimeout = pollTimeout
         self.maxIORetries = maxIORetries; self.maxFrames = maxFrames; self.output = output
         self.dropStaleFrames = dropStaleFrames
+        self.firstFrameTimeout = firstFrameTimeout
     }
 
     enum CodingKeys: String, CodingKey {
         case width, height, fps, format, bufferCount, pollTimeout, maxIORetries, maxFrames, output, dropStaleFrames
+        case firstFrameTimeout
     }
 
     /// Decodes any subset of the keys; missing ones keep their defaults.
@@ -68,11 +72,12 @@ public struct V4L2Options: Codable, Sendable, Equatable {
         maxFrames = try c.decodeIfPresent(Int.self, forKey: .maxFrames)
         output = try c.decodeIfPresent(PixelFormat.self, forKey: .output) ?? output
         dropStaleFrames = try c.decodeIfPresent(Bool.self, forKey: .dropStaleFrames) ?? dropStaleFrames
+        firstFrameTimeout = try c.decodeIfPresent(Double.self, forKey: .firstFrameTimeout) ?? firstFrameTimeout
     }
 
     /// The camera part of the generic source options: width/height/frameRate,
     /// `inputFormat` ("auto", "yuyv", "mjpeg", "rgb24"), `bufferCount`, `readTimeout` as the
-    /// poll timeout, `maxFrames` and `pixelFormat` as the output format.
+    /// poll timeout, `openTimeout` for the first frame, `maxFrames` and `pixelFormat` as the output format.
     public init(_ source: SourceOptions) throws {
         self.init()
         if let w = source.width { width = w }
@@ -86,6 +91,8 @@ public struct V4L2Options: Codable, Sendable, Equatable {
         }
         bufferCount = source.bufferCount
         pollTimeout = source.readTimeout
+        // openTimeout 0 means "wait forever" in SourceOptions.
+        firstFrameTimeout = source.openTimeout > 0 ? max(source.openTimeout, source.readTimeout) : 86_400
         maxFrames = source.maxFrames
         output = source.pixelFormat
         if output == .yuyv422 && source.inputFormat == nil { format = .yuyv }
@@ -101,6 +108,9 @@ public struct V4L2Options: Codable, Sendable, Equatable {
             throw MediaError.invalidOption(name: "bufferCount", value: "\(bufferCount)", expected: "2...32")
         }
         if !(pollTimeout > 0) { throw MediaError.invalidOption(name: "pollTimeout", value: "\(pollTimeout)", expected: "seconds > 0") }
+        if !(firstFrameTimeout > 0) {
+            throw MediaError.invalidOption(name: "firstFrameTimeout", value: "\(firstFrameTimeout)", expected: "seconds > 0")
+        }
         if maxIORetries < 0 { throw MediaError.invalidOption(name: "maxIORetries", value: "\(maxIORetries)", expected: ">= 0") }
         if let n = maxFrames, n <= 0 { throw MediaError.invalidOption(name: "maxFrames", value: "\(n)", expected: "a positive count") }
     }

@@ -51,7 +51,7 @@
 // | EIO | DQBUF | retried `maxIORetries` times with a short backoff, then QUERYCAP tells an unplug (ENODEV) from a failing camera |
 // | ENODEV | after open | `camera /dev/videoN was disconnected; ...` |
 // | EINTR | anywhere | retried |
-// | no frame for `pollTimeout` | poll | timed out (or "sent only damaged frames" when every buffer was flagged) |
+// | no frame for `pollTimeout` (`firstFrameTimeout` before the first) | poll | timed out (or "sent only damaged frames" when every buffer was flagged) |
 //
 // ## Trying it on a real camera
 //

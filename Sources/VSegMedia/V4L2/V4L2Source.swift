@@ -86,7 +86,8 @@ public final class V4L2Source: FrameSource {
         if let e = pendingError { pendingError = nil; throw e }
         if state.withLock({ interrupted || closed }) { return nil }
         if let max = options.maxFrames, framesDelivered >= max { return nil }
-        let limitNanos = UInt64(options.pollTimeout * 1e9)
+        let limit = lastIndex < 0 ? max(options.pollTimeout, options.firstFrameTimeout) : options.pollTimeout
+        let limitNanos = UInt64(min(limit, 1e9) * 1e9)
         let waitStart = Clock.nanos()
         var ioFailures = 0
         var skippedThisWait = 0
@@ -95,9 +96,9 @@ public final class V4L2Source: FrameSource {
             let waited = Clock.nanos() &- waitStart
             if waited >= limitNanos {
                 if skippedThisWait > 0 {
-                    throw V4L2Error.onlyDamagedFrames(path: info.uri, seconds: options.pollTimeout, skipped: skippedThisWait)
+                    throw V4L2Error.onlyDamagedFrames(path: info.uri, seconds: limit, skipped: skippedThisWait)
                 }
-                throw V4L2Error.timedOut(path: info.uri, seconds: options.pollTimeout)
+                throw V4L2Error.timedOut(path: info.uri, seconds: limit)
             }
             // Slices of at most 200 ms: the eventfd wakes a real device at once, and the
             // slices bound the delay for devices that cannot be woken.
