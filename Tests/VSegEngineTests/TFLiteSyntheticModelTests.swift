@@ -131,6 +131,28 @@ final class TFLiteSyntheticModelTests: XCTestCase {
         }
     }
 
+    /// DEQUANTIZE folding widens every one of the 65536 float16 bit patterns
+    /// exactly as Swift's Float16 -> Float conversion does.
+    func testFloat16DequantizeFoldingIsExact() throws {
+        let all = (0...UInt16.max).map { $0 }
+        var m = TFLiteTestModel()
+        let x = m.tensor("x", [65536])
+        let h = m.tensor("h", [65536], type: 1, data: all.flatMap { tflLE($0) })
+        let w = m.tensor("w", [65536]), y = m.tensor("y", [65536])
+        m.op(Code.dequantize, [h], [w])
+        m.op(Code.add, [x, w], [y])
+        m.inputs = [x]; m.outputs = [y]
+        let g = try TFLiteImporter.load(data: m.build(), path: "f16.tflite")
+        guard case .float32(let f)? = try tensor(g, "w").data else { return XCTFail() }
+        XCTAssertEqual(f.count, 65536)
+        var mismatches = 0
+        for (bits, v) in zip(all, f) {
+            let ref = Float(Float16(bitPattern: bits))
+            if ref.isNaN ? !v.isNaN : ref.bitPattern != v.bitPattern { mismatches += 1 }
+        }
+        XCTAssertEqual(mismatches, 0)
+    }
+
     // MARK: Convolution2DTransposeBias
 
     func transposeConvBiasModel(padding: Int32, strides: (Int32, Int32), input: [Int32], output: [Int32],
