@@ -23,9 +23,21 @@ public enum SimulatedV4L2Pattern {
         for row in 0..<height {
             let line = p + row * rowBytes
             if format == .yuyv {
-                for x in stride(from: 0, to: width, by: 2) {
-                    let a = yuv(x: x, y: row, frame: frame), b = yuv(x: x + 1, y: row, frame: frame)
-                    line[x * 2] = a.y; line[x * 2 + 1] = a.u; line[x * 2 + 2] = b.y; line[x * 2 + 3] = a.v
+                // The same values as `yuv(x:y:frame:)`, stepped instead of recomputed
+                // (each component advances by a constant and wraps).
+                var luma = (row &* 5 &+ frame &* 7) % 220
+                var u = (row &* 2 &+ frame) % 225, v = (row &* 3 &+ frame &* 5) % 225
+                var x = 0
+                while x < width {
+                    line[x &* 2] = UInt8(16 &+ luma)
+                    luma &+= 3; if luma >= 220 { luma &-= 220 }
+                    line[x &* 2 &+ 2] = UInt8(16 &+ luma)
+                    luma &+= 3; if luma >= 220 { luma &-= 220 }
+                    line[x &* 2 &+ 1] = UInt8(16 &+ u)
+                    line[x &* 2 &+ 3] = UInt8(16 &+ v)
+                    u &+= 11; if u >= 225 { u &-= 225 }
+                    v &+= 13; if v >= 225 { v &-= 225 }
+                    x &+= 2
                 }
             } else {
                 for x in 0..<width {

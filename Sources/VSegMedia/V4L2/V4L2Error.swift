@@ -63,7 +63,7 @@ public enum V4L2Error: UserFacingError, Equatable {
         case let .disconnected(path):
             return "camera \(path) was disconnected; plug it back in and start again"
         case let .timedOut(path, seconds):
-            return "camera \(path) sent no frame for \(Self.format(seconds)) s; check the cable and lighting (some cameras stall in the dark), or raise the poll timeout"
+            return "camera \(path) sent no frame for \(Self.format(seconds)) s; check the cable and lighting (some cameras stall in the dark), or raise the source's readTimeout/openTimeout"
         case let .onlyDamagedFrames(path, seconds, skipped):
             return "camera \(path) sent only damaged frames for \(Self.format(seconds)) s (\(skipped) skipped); replug it, use a shorter or USB 2-only cable, or ask for a lower resolution or format mjpeg"
         case let .ioFailed(path, request, attempts):
