@@ -67,5 +67,14 @@ final class V4L2ProbeTests: XCTestCase {
         XCTAssertNil(V4L2Probe.devicePath("/dev/videos.mp4"))
         XCTAssertNil(V4L2Probe.devicePath("samples/bikes.mp4"))
         XCTAssertNil(V4L2Probe.devicePath("udp://127.0.0.1:5000"))
+        XCTAssertTrue(V4L2Probe.isDeviceURI("/dev/video2"))
+        XCTAssertTrue(V4L2Probe.isDeviceURI("v4l2sim:"))
+        XCTAssertFalse(V4L2Probe.isDeviceURI("samples/bikes.mp4"))
+    }
+
+    func testSimulatedCameraCanBeProbedByURI() throws {
+        let d = try V4L2Probe.describe(path: "v4l2sim:")
+        XCTAssertEqual(d.capabilities.card, "Simulated Camera")
+        XCTAssertEqual(d.formats.map(\.fourcc), [.yuyv, .mjpeg, .rgb24])
     }
 }

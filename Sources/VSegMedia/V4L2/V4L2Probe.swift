@@ -80,8 +80,10 @@ public struct V4L2Description: Equatable, Sendable {
 public enum V4L2Probe {
     /// Opens `path` (through libv4l2 unless a device is given), queries it and closes it.
     /// Throws `V4L2Error` when the node is missing, busy or not accessible.
+    /// `v4l2sim:` describes the simulated webcam.
     public static func describe(path: String, device: V4L2Device? = nil) throws -> V4L2Description {
-        let handle = try V4L2Handle(path: path, device: device ?? LibV4L2Device())
+        let simulated = path.hasPrefix(V4L2Source.simulatedScheme)
+        let handle = try V4L2Handle(path: path, device: device ?? (simulated ? SimulatedV4L2Device() : LibV4L2Device()))
         defer { handle.close() }
         let caps = try V4L2Capabilities.query(handle)
         guard caps.canCapture else { return V4L2Description(path: path, capabilities: caps, formats: []) }
@@ -106,9 +108,10 @@ public enum V4L2Probe {
                                interval: interval)
     }
 
-    /// True when `uri` names a V4L2 device: `/dev/videoN` or `v4l2:///dev/videoN`.
+    /// True when `uri` names a V4L2 device: `/dev/videoN`, `v4l2:///dev/videoN` or
+    /// the simulated `v4l2sim:`.
     public static func isDeviceURI(_ uri: String) -> Bool {
-        devicePath(uri) != nil
+        devicePath(uri) != nil || uri.hasPrefix(V4L2Source.simulatedScheme)
     }
 
     /// The device path in a V4L2 URI (`/dev/video0`, `v4l2:///dev/video0`), or nil.
