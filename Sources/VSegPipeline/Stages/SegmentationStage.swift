@@ -157,8 +157,25 @@ public final class SegmentationStage: PipelineStage {
         do {
             return try YAMLDecoder().decode(ModelDescriptor.self, from: text)
         } catch {
-            throw VisionError.invalidDescriptor(model: path, detail: "\(error)".split(separator: "\n").first.map(String.init) ?? "unreadable")
+            throw VisionError.invalidDescriptor(model: path, detail: describe(error))
         }
+    }
+
+    /// "outputs[0].kind: Cannot initialize Kind from invalid String value blob".
+    static func describe(_ error: Error) -> String {
+        guard let d = error as? DecodingError else {
+            return "\(error)".split(separator: "\n").first.map(String.init) ?? "unreadable"
+        }
+        let ctx: DecodingError.Context
+        switch d {
+        case .dataCorrupted(let c), .keyNotFound(_, let c), .typeMismatch(_, let c), .valueNotFound(_, let c): ctx = c
+        @unknown default: return "\(d)"
+        }
+        var path = ""
+        for k in ctx.codingPath {
+            if let i = k.intValue { path += "[\(i)]" } else { path += (path.isEmpty ? "" : ".") + k.stringValue }
+        }
+        return path.isEmpty ? ctx.debugDescription : "\(path): \(ctx.debugDescription)"
     }
 
     private static func readAll(_ path: String) throws -> [UInt8] {
