@@ -22,7 +22,7 @@ public struct V4L2Description: Equatable, Sendable {
 
     /// Human-readable text, one fact per line, largest sizes first.
     public func render() -> String {
-        var lines = ["\(path): \(capabilities.card)"]
+        var lines = ["\(path.hasSuffix(":") ? String(path.dropLast()) : path): \(capabilities.card)"]
         lines.append("  driver:       \(capabilities.driver) (kernel \(capabilities.version))")
         lines.append("  bus:          \(capabilities.busInfo)")
         lines.append("  capabilities: \(capabilities.names.isEmpty ? "none" : capabilities.names.joined(separator: ", "))")
