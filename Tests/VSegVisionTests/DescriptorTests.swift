@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import VSegCore
 import VSegVision
+import VSegEngine
 
 final class DescriptorTests: XCTestCase {
     func testBuiltinNamesAndNormalization() throws {
@@ -83,5 +84,24 @@ final class DescriptorTests: XCTestCase {
         XCTAssertNil(try ModelResolver.resolve(dir + "/net.onnx").sidecarPath)
         FileManager.default.createFile(atPath: dir + "/net.vseg.yaml", contents: Data("name: net\n".utf8))
         XCTAssertEqual(try ModelResolver.resolve(dir + "/net.onnx").sidecarPath, dir + "/net.vseg.yaml")
+    }
+}
+
+final class ActivationDetectionTests: XCTestCase {
+    func testEndsInActivationLooksAtTheProducingNode() {
+        var g = Graph(format: .builtin)
+        let x = g.addTensor(TensorInfo(name: "x", shape: [1, 8, 8, 3], dtype: .float32))
+        let w = g.addConstant(name: "w", shape: [1, 1, 1, 3], data: .float32([1, 1, 1]))
+        let logits = g.addTensor(TensorInfo(name: "logits", shape: [1, 8, 8, 1], dtype: .float32))
+        let prob = g.addTensor(TensorInfo(name: "prob", shape: [1, 8, 8, 1], dtype: .float32))
+        let fused = g.addTensor(TensorInfo(name: "fused", shape: [1, 8, 8, 1], dtype: .float32))
+        g.nodes = [
+            Node(op: .conv2D(ConvAttrs(kernel: (1, 1))), inputs: [x, w, -1], outputs: [logits], name: "conv"),
+            Node(op: .unary(.sigmoid), inputs: [logits], outputs: [prob], name: "sig"),
+            Node(op: .conv2D(ConvAttrs(kernel: (1, 1), activation: .sigmoid)), inputs: [x, w, -1], outputs: [fused], name: "conv_sig"),
+        ]
+        g.inputs = [GraphIO(tensor: x, name: "x")]
+        g.outputs = [GraphIO(tensor: logits, name: "logits"), GraphIO(tensor: prob, name: "prob"), GraphIO(tensor: fused, name: "fused")]
+        XCTAssertEqual(ModelDescriptor.endsInActivation(g), [false, true, true])
     }
 }
