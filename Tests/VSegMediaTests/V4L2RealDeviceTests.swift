@@ -107,4 +107,14 @@ extension V4L2SimulatedRealtimeTests {
         XCTAssertGreaterThan(next.index, 4)
         XCTAssertEqual(sim.mappedCount, 4)
     }
+
+    func testNoDrainingWhenLibv4l2Decodes() throws {
+        let sim = SimulatedV4L2Device()
+        sim.realtime = true
+        let src = try v4l2SimulatedSource(sim, V4L2Options(width: 320, height: 240, fps: 30, format: .mjpeg))
+        XCTAssertEqual(try src.nextFrame()?.index, 0)
+        usleep(200_000)
+        XCTAssertEqual(try src.nextFrame()?.index, 1, "the oldest buffer, not decoded-and-dropped ones")
+        XCTAssertEqual(src.staleFramesDropped, 0)
+    }
 }

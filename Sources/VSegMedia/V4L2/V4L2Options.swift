@@ -36,7 +36,8 @@ public struct V4L2Options: Codable, Sendable, Equatable {
     /// Stop (end of stream) after this many frames; nil: until interrupted.
     public var maxFrames: Int?
     /// When several frames are ready, hand out only the newest and give the older ones
-    /// straight back to the driver, so a slow reader never sees stale frames.
+    /// straight back to the driver, so a slow reader never sees stale frames. Not done
+    /// when libv4l2 converts (MJPEG), where every dequeue costs a full decode.
     public var dropStaleFrames: Bool
     /// Pixel format of the frames handed out: any `PixelFormat`. yuyv422 is the
     /// camera's own bytes (needs a YUYV capture); yuv420p/nv12 stay in the camera's

@@ -14,7 +14,7 @@
 // | `V4L2Capabilities.swift`, `V4L2Formats.swift` | QUERYCAP, ENUM_FMT, ENUM_FRAMESIZES, ENUM_FRAMEINTERVALS. |
 // | `V4L2Negotiation.swift` | Picks format, size and rate from the tables; every difference becomes a note. |
 // | `V4L2Capture.swift` | S_FMT, S_PARM, REQBUFS, QUERYBUF + mmap, QBUF, STREAMON; `stop()` undoes it all. |
-// | `V4L2Source.swift` | The `FrameSource`: poll, DQBUF, newest-frame-wins, conversion, timestamps, error policy. |
+// | `V4L2Source.swift` | The `FrameSource`: poll, DQBUF, newest-frame-wins (YUYV/native RGB only: with MJPEG every DQBUF is a decode), conversion, timestamps, error policy. |
 // | `YUYVConverter.swift`, `V4L2FrameConverter.swift` | YUYV to RGB24/BGR24/gray8 (BT.601 limited range, 8.8 fixed point), RGB24 copies. |
 // | `V4L2Probe.swift` | `vseg probe /dev/videoN`. |
 //

@@ -49,6 +49,9 @@ public final class V4L2Source: FrameSource {
     private var lastIndex = -1
     private var pendingError: Error?
     private var staleSinceLastFrame = 0
+    /// `dropStaleFrames`, except when libv4l2 converts: there each DQBUF decodes a whole
+    /// frame, and decoding frames only to drop them would slow a reader already behind.
+    private let drainsStaleFrames: Bool
 
     /// Opens a real camera through libv4l2.
     public convenience init(path: String, options: V4L2Options = V4L2Options()) throws {
@@ -71,6 +74,9 @@ public final class V4L2Source: FrameSource {
             throw MediaError.invalidOption(name: "pixelFormat", value: options.output.rawValue,
                                            expected: "rgb24, bgr24, gray8, yuv420p or nv12 (\(path) sends \(capture.pixelFormat), not YUYV)")
         }
+        let nativeRGB = capture.formats.contains { $0.fourcc == .rgb24 && !$0.isEmulated }
+        drainsStaleFrames = options.dropStaleFrames
+            && (capture.pixelFormat == .yuyv || (negotiation.deviceFormat == .rgb24 && nativeRGB))
         let rate = capture.interval.map { Rational(Int32(clamping: $0.denominator), Int32(clamping: $0.numerator)) } ?? Rational(0, 1)
         info = SourceInfo(uri: path, width: capture.size.width, height: capture.size.height, pixelFormat: options.output,
                           frameRate: rate, timeBase: Rational(1, 1_000_000), frameCount: nil, duration: nil,
@@ -123,7 +129,7 @@ public final class V4L2Source: FrameSource {
                 usleep(UInt32(min(ioFailures, 5)) * 10_000)
                 continue
             }
-            if options.dropStaleFrames { buffer = newestReady(after: buffer) }
+            if drainsStaleFrames { buffer = newestReady(after: buffer) }
             if let frame = makeFrame(buffer) {
                 do { try capture.requeue(buffer) } catch { pendingError = error }
                 framesDelivered += 1
