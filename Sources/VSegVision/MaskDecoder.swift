@@ -166,7 +166,11 @@ public final class MaskDecoder {
             switch spec.activation {
             case .softmax:
                 var sum: Float = 0
-                for k in 0..<c { sum += expf(p[k &* cs] - best) }
+                // Classes more than 24 below the best add < 4e-11 each: skip their exp.
+                for k in 0..<c {
+                    let d = p[k &* cs] - best
+                    if d > -24 { sum += expf(d) }
+                }
                 prob[i] = 1 / sum
             case .sigmoid: prob[i] = 1 / (1 + expf(-best))
             case .none: prob[i] = best
