@@ -28,13 +28,14 @@ public struct BuiltPipeline {
 public struct PipelineBuilder {
     /// Opens the source (default: VSegMedia's `openSource`).
     public var openSource: (SourceConfig) throws -> FrameSource
-    /// Builds the stages for the model/overlay blocks, given the opened source.
-    public var makeStages: (PipelineConfig, SourceInfo) throws -> [PipelineStage]
+    /// Builds the stages for the model/overlay blocks (before the source is
+    /// opened; stages see the source's geometry in `prepare`).
+    public var makeStages: (PipelineConfig) throws -> [PipelineStage]
     /// Opens one sink; `audioFrom` is the source for the first encoded output (whose audio it copies), else nil.
     public var openSink: (SinkConfig, SourceInfo, FrameSource?) throws -> FrameSink
 
     public init(openSource: @escaping (SourceConfig) throws -> FrameSource = PipelineBuilder.defaultOpenSource,
-                makeStages: @escaping (PipelineConfig, SourceInfo) throws -> [PipelineStage] = PipelineBuilder.defaultStages,
+                makeStages: @escaping (PipelineConfig) throws -> [PipelineStage] = PipelineBuilder.defaultStages,
                 openSink: @escaping (SinkConfig, SourceInfo, FrameSource?) throws -> FrameSink = PipelineBuilder.defaultOpenSink) {
         self.openSource = openSource
         self.makeStages = makeStages
@@ -45,10 +46,17 @@ public struct PipelineBuilder {
     /// On failure everything opened so far is closed/finalized again.
     public func build(_ config: PipelineConfig) throws -> BuiltPipeline {
         try Self.check(config)
-        let source = try openSource(config.source)
+        // Stages come first so the source opens in the pixel format the first
+        // stage wants (they see the source's geometry later, in `prepare`).
+        let stages = try makeStages(config)
+        var sourceConfig = config.source
+        // Cameras deliver packed formats; their default (RGB24) stays.
+        if !sourceConfig.pixelFormatIsExplicit && !V4L2Probe.isDeviceURI(sourceConfig.uri) {
+            sourceConfig.options.pixelFormat = stages.first.map { $0.preferredPixelFormat ?? .rgb24 } ?? .yuv420p
+        }
+        let source = try openSource(sourceConfig)
         var sinks: [FrameSink] = []
         do {
-            let stages = try makeStages(config, source.info)
             // Audio is copied into the first encoded output only: the source's
             // audio channel has one reader.
             var audioTaken = false
@@ -113,12 +121,11 @@ public struct PipelineBuilder {
         try VSegMedia.openSource(uri: config.uri, options: config.options)
     }
 
-    public static func defaultStages(_ config: PipelineConfig, _ info: SourceInfo) throws -> [PipelineStage] {
-        guard config.model.isNone else {
-            throw PipelineError.model(name: config.model.name,
-                                      reason: "inference is not wired into `vseg run` yet; use --model none")
-        }
-        return []
+    /// `model: none` → no stages; otherwise segmentation then overlay.
+    public static func defaultStages(_ config: PipelineConfig) throws -> [PipelineStage] {
+        if config.model.isNone { return [] }
+        return [SegmentationStage(options: config.model),
+                try OverlayStage(options: config.overlay ?? OverlayOptions())]
     }
 
     public static func defaultOpenSink(_ sink: SinkConfig, _ info: SourceInfo, _ audioFrom: FrameSource?) throws -> FrameSink {

@@ -63,7 +63,7 @@ struct RunCommand: ParsableCommand {
         if let n = input.frames { c.source.options.maxFrames = n }
         if let s = input.start { c.source.options.start = s }
         if let d = input.duration { c.source.options.duration = d }
-        if let m = model { c.model = ModelConfig(name: m, threads: c.model.threads) }
+        if let m = model { c.model.name = m }
         if !output.output.isEmpty {
             let template = c.sinks.first?.options ?? SinkOptions()
             c.sinks = output.output.map { SinkConfig(uri: $0, options: template) }

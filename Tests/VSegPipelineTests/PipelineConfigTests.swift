@@ -54,8 +54,19 @@ final class PipelineConfigTests: XCTestCase {
 
     func testModelAsBlock() throws {
         let c = try load("source: {uri: a.mp4}\nmodel:\n  name: selfie_segmentation\n  threads: 2\nsinks: [{uri: b.mp4}]\n")
-        XCTAssertEqual(c.model, ModelConfig(name: "selfie_segmentation", threads: 2))
+        XCTAssertEqual(c.model, SegmentationOptions(name: "selfie_segmentation", threads: 2))
         XCTAssertFalse(c.model.isNone)
+    }
+
+    func testOverlayBlockDecodesToOverlayOptions() throws {
+        let c = try load("source: {uri: a.mp4}\nmodel: selfie\noverlay:\n  alpha: 0.25\n  color: [255, 0, 0]\nsinks: [{uri: b.mp4}]\n")
+        XCTAssertEqual(c.model.name, "selfie")
+        XCTAssertEqual(c.overlay?.alpha, 0.25)
+        XCTAssertEqual(c.overlay?.color, [255, 0, 0])
+        let msg = configError { try self.load("source: {uri: a.mp4}\noverlay:\n  colour: [1, 2, 3]\n") }
+        XCTAssertTrue(msg.hasPrefix("p.yaml:3:3: unknown key 'colour' in 'overlay'"), msg)
+        let msg2 = configError { try self.load("source: {uri: a.mp4}\noverlay:\n  color: [1, 2, 300]\n") }
+        XCTAssertTrue(msg2.hasPrefix("p.yaml:3:17: overlay.color.2: expected an integer 0...255"), msg2)
     }
 
     func testUnknownKeyNamesFileLineAndKnownKeys() {

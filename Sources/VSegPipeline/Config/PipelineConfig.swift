@@ -7,7 +7,9 @@ import VSegMedia
 /// source:                 # uri + any SourceOptions key
 ///   uri: samples/bikes.mp4
 ///   maxFrames: 100
-/// model: none             # none | a built-in model name | a .tflite/.onnx path
+/// model: none             # none | a built-in model name | a .tflite/.onnx path | a SegmentationOptions block
+/// overlay:                # OverlayOptions (used when there is a model)
+///   alpha: 0.5
 /// sinks:                  # uri + any SinkOptions key
 ///   - uri: out/bikes.mp4
 ///     preset: veryfast
@@ -18,12 +20,14 @@ import VSegMedia
 /// the wrong type is an error naming the file and line (see `PipelineLoader`).
 public struct PipelineConfig: Decodable, Sendable {
     public var source: SourceConfig
-    public var model: ModelConfig
-    public var overlay: OverlayConfig?
+    /// The segmentation model (`SegmentationStage`'s options); `.none` for no model.
+    public var model: SegmentationOptions
+    /// How the result is drawn (`OverlayStage`'s options); defaults apply when nil.
+    public var overlay: OverlayOptions?
     public var sinks: [SinkConfig]
     public var runner: RunnerConfig
 
-    public init(source: SourceConfig, model: ModelConfig = ModelConfig(), overlay: OverlayConfig? = nil,
+    public init(source: SourceConfig, model: SegmentationOptions = .none, overlay: OverlayOptions? = nil,
                 sinks: [SinkConfig], runner: RunnerConfig = RunnerConfig()) {
         self.source = source; self.model = model; self.overlay = overlay; self.sinks = sinks; self.runner = runner
     }
@@ -33,8 +37,8 @@ public struct PipelineConfig: Decodable, Sendable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         source = try c.decodeIfPresent(SourceConfig.self, forKey: .source) ?? SourceConfig(uri: "")
-        model = try c.decodeIfPresent(ModelConfig.self, forKey: .model) ?? ModelConfig()
-        overlay = try c.decodeIfPresent(OverlayConfig.self, forKey: .overlay)
+        model = try c.decodeIfPresent(SegmentationOptions.self, forKey: .model) ?? .none
+        overlay = try c.decodeIfPresent(OverlayOptions.self, forKey: .overlay)
         sinks = try c.decodeIfPresent([SinkConfig].self, forKey: .sinks) ?? []
         runner = try c.decodeIfPresent(RunnerConfig.self, forKey: .runner) ?? RunnerConfig()
     }
@@ -46,15 +50,22 @@ public struct SourceConfig: Decodable, Sendable {
     public var uri: String
     /// Every other key of the block (`SourceOptions` property names).
     public var options: SourceOptions
+    /// The pipeline set `pixelFormat` itself. Otherwise the builder picks the
+    /// format the first stage prefers, or the decoder's native 4:2:0 when
+    /// there are no stages (a transcode then skips two colour conversions).
+    public var pixelFormatIsExplicit: Bool
 
-    public init(uri: String, options: SourceOptions = SourceOptions()) { self.uri = uri; self.options = options }
+    public init(uri: String, options: SourceOptions = SourceOptions(), pixelFormatIsExplicit: Bool = false) {
+        self.uri = uri; self.options = options; self.pixelFormatIsExplicit = pixelFormatIsExplicit
+    }
 
-    enum CodingKeys: String, CodingKey { case uri }
+    enum CodingKeys: String, CodingKey { case uri, pixelFormat }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         uri = try c.decodeIfPresent(String.self, forKey: .uri) ?? ""
         options = try SourceOptions(from: decoder)
+        pixelFormatIsExplicit = c.contains(.pixelFormat)
     }
 }
 
@@ -76,52 +87,11 @@ public struct SinkConfig: Decodable, Sendable {
     }
 }
 
-/// `model:` — `none` (record/transcode only), a built-in model name, or a
-/// model file path. Written either as a plain string or as a block:
-///
-/// ```yaml
-/// model: none
-/// model: { name: selfie_segmentation, threads: 2 }
-/// ```
-public struct ModelConfig: Decodable, Sendable, Equatable {
-    public var name: String
-    /// Inference threads (nil: one per core).
-    public var threads: Int?
-
-    public init(name: String = "none", threads: Int? = nil) { self.name = name; self.threads = threads }
-
+extension SegmentationOptions {
+    /// `model: none` (or no model block): record/transcode without inference.
     public var isNone: Bool { name.isEmpty || name.lowercased() == "none" }
-
-    enum CodingKeys: String, CodingKey { case name, threads }
-
-    public init(from decoder: Decoder) throws {
-        if let s = try? decoder.singleValueContainer().decode(String.self) {
-            self.init(name: s)
-            return
-        }
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(name: try c.decodeIfPresent(String.self, forKey: .name) ?? "none",
-                  threads: try c.decodeIfPresent(Int.self, forKey: .threads))
-    }
-}
-
-/// `overlay:` — how a segmentation result is drawn onto the frame.
-public struct OverlayConfig: Decodable, Sendable, Equatable {
-    /// Blend strength of the mask colour, 0...1.
-    public var alpha: Double
-    /// RGB tint of the foreground.
-    public var color: [UInt8]
-
-    public init(alpha: Double = 0.5, color: [UInt8] = [0, 255, 0]) { self.alpha = alpha; self.color = color }
-
-    enum CodingKeys: String, CodingKey { case alpha, color }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = OverlayConfig()
-        alpha = try c.decodeIfPresent(Double.self, forKey: .alpha) ?? d.alpha
-        color = try c.decodeIfPresent([UInt8].self, forKey: .color) ?? d.color
-    }
+    /// No model.
+    public static let none = SegmentationOptions(name: "none")
 }
 
 /// `runner:` — queueing and liveness.
