@@ -170,7 +170,7 @@ final class TFLiteHostileInputTests: XCTestCase {
             let original = try TFLiteRealModels.bytes(name)
             let n = original.count
             var loaded = 0, failed = 0
-            for i in 0..<(perModel[name] ?? 1000) {
+            for i in 0..<(perModel[name] ?? 1000) / Self.debugDivisor {
                 var d = original
                 let edits = 1 + Int(rng.next() % 8)
                 var log: [Int] = []
@@ -196,6 +196,14 @@ final class TFLiteHostileInputTests: XCTestCase {
         print("TFLite mutation fuzz: peak RSS \(rss >> 20) MiB")
         XCTAssertLessThan(rss, 3 << 30, "peak RSS")
     }
+
+    /// Debug builds (bounds and overflow checks on, no optimizer) run a tenth
+    /// of the mutations; CI runs the full set with `swift test -c release`.
+    #if DEBUG
+    static let debugDivisor = 10
+    #else
+    static let debugDivisor = 1
+    #endif
 
     private func peakRSSBytes() -> Int {
         var usage = rusage()
