@@ -103,6 +103,28 @@ final class TFLiteRealModelTests: XCTestCase {
         ])
     }
 
+    /// pose_detection's head: RESHAPE by constant [1,-1,1] / [1,-1,12], CONCATENATION on axis 1.
+    func testPoseDetectionHeadAttributes() throws {
+        _ = try TFLiteRealModels.bytes("pose_detection")
+        let g = try TFLiteImporter.load(path: TFLiteRealModels.path("pose_detection"))
+        var shapes: Set<[Int]> = []
+        for n in g.nodes {
+            switch n.op {
+            case .reshape(let s):
+                XCTAssertEqual(n.inputs.count, 1)
+                shapes.insert(try XCTUnwrap(s))
+            case .concat(let axis):
+                XCTAssertEqual(axis, 1)
+                XCTAssertEqual(n.inputs.count, 3)
+            case .resize(let r):
+                XCTAssertEqual(r.mode, .linear)
+                XCTAssertNotNil(r.outputSize)
+            default: break
+            }
+        }
+        XCTAssertEqual(shapes, [[1, -1, 1], [1, -1, 12]])
+    }
+
     /// The selfie model's Convolution2DTransposeBias: SAME, stride 2, 2x2 kernel,
     /// 128x128 -> 256x256, so nothing is cropped.
     func testSelfieTransposeConvBias() throws {
