@@ -189,6 +189,40 @@ final class ONNXImporterTests: XCTestCase {
         XCTAssertEqual(g.nodes(named: "Transpose").count, 0)
     }
 
+    func testMemoryOrderOpsRunInNCHW() throws {
+        let model = B.model(nodes: [B.node("Relu", ["x"], ["r"]),
+                                    B.node("Gather", ["r", "idx"], ["g"], [B.attr("axis", int: 1)]),          // [1, 4, 5]
+                                    B.node("Unsqueeze", ["g", "ax"], ["u"]),                                  // [1, 1, 4, 5]
+                                    B.node("Squeeze", ["u", "ax"], ["y"]),
+                                    B.node("ReduceMean", ["r"], ["m"], [B.attr("axes", ints: [2, 3]), B.attr("keepdims", int: 1)])],
+                            initializers: [B.int64Tensor("idx", [], [2]), B.int64Tensor("ax", [1], [1])],
+                            inputs: [B.valueInfo("x", [1, 3, 4, 5])],
+                            outputs: [B.valueInfo("y", [1, 4, 5]), B.valueInfo("m", [1, 3, 1, 1])])
+        let g = try load(model)
+        let gather = g.nodes(named: "Gather")[0]
+        guard case .gather(1) = gather.op, case .transpose([0, 3, 1, 2]) = g.nodes(named: "Transpose")[0].op else {
+            return XCTFail("\(g.opHistogram())")
+        }
+        XCTAssertEqual(gather.inputs[0], g.nodes(named: "Transpose")[0].outputs[0])
+        guard case .unsqueeze([1]) = g.nodes(named: "Unsqueeze")[0].op, case .squeeze([1]) = g.nodes(named: "Squeeze")[0].op,
+              case .reduce(.mean, [1, 2], true) = g.nodes(named: "ReduceMean")[0].op else { return XCTFail("\(g.opHistogram())") }
+        XCTAssertEqual(g.outputs.map { g.tensors[$0.tensor].shape }, [[1, 4, 5], [1, 1, 1, 3]])
+        XCTAssertEqual(g.outputs.map(\.toSourceLayout), [nil, [0, 3, 1, 2]])
+    }
+
+    func testOldOpsetClipAttributesAndSoftmaxCoercion() throws {
+        let model = B.model(nodes: [B.node("Clip", ["x"], ["c"], [B.attr("min", float: -1), B.attr("max", float: 1)]),
+                                    B.node("Softmax", ["c"], ["y"], [B.attr("axis", int: 1)])],
+                            inputs: [B.valueInfo("x", [1, 3, 4, 5])], outputs: [B.valueInfo("y", [1, 3, 4, 5])], opset: 9)
+        let g = try load(model)
+        guard case .unary(.clip(-1, 1)) = g.nodes[0].op else { return XCTFail("\(g.nodes[0].op)") }
+        // Softmax-9 with axis 1 normalizes over C*H*W together: reshape to [1, 60], softmax, reshape back.
+        let reshapes = g.nodes(named: "Reshape").compactMap { n -> [Int]? in if case .reshape(let s) = n.op { return s } else { return nil } }
+        XCTAssertEqual(reshapes, [[1, 60], [1, 3, 4, 5]])
+        guard case .softmax(1) = g.nodes(named: "Softmax")[0].op else { return XCTFail() }
+        XCTAssertNil(g.outputs[0].toSourceLayout)
+    }
+
     func testUnsupportedOpNamesOpAndIndex() throws {
         let model = B.model(nodes: [B.node("Relu", ["x"], ["r"]), B.node("FancyOp", ["r"], ["y"])],
                             inputs: [B.valueInfo("x", [1, 3, 4, 5])], outputs: [B.valueInfo("y", [1, 3, 4, 5])])
