@@ -228,6 +228,18 @@ final class ContainerTests: XCTestCase {
         XCTAssertEqual(try Fixtures.ffprobeValue(dir + "/odd.mp4", "stream=width,height"), "32\n34")
     }
 
+    func testGrayFramesStayGrayInY4MAndPNG() throws {
+        try XCTSkipUnless(Fixtures.hasFFmpegCLI)
+        let dir = Fixtures.tempDir("gray")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var o = SourceOptions(); o.maxFrames = 3; o.pixelFormat = .gray8
+        try transcode("pattern:64x48@25", dir + "/g.y4m", source: o)
+        try transcode("pattern:64x48@25", dir + "/g_%02d.png", source: o)
+        XCTAssertEqual(try Fixtures.ffprobeValue(dir + "/g.y4m", "stream=pix_fmt"), "gray")
+        XCTAssertEqual(try Fixtures.ffprobeValue(dir + "/g_01.png", "stream=pix_fmt"), "gray")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/g_03.png"))
+    }
+
     func testUnknownEncoderIsAUserError() throws {
         let info = SourceInfo(uri: "x", width: 64, height: 48, pixelFormat: .rgb24, frameRate: Rational(25, 1),
                               timeBase: Rational(1, 25), frameCount: nil, duration: nil, isLive: false, codec: "pattern")
