@@ -101,11 +101,14 @@ public struct SinkOptions: Codable, Sendable, Equatable {
     public var container: String? = nil
     /// PNG zlib level 0...9 (PNG sequences).
     public var pngCompression: Int = 3
+    /// MP4/MOV only: write fragments as it goes (moov first, one fragment per
+    /// keyframe), so even a killed process or a power cut leaves a playable file.
+    public var fragmented: Bool = false
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case codec, preset, crf, tune, gop, encoderThreads, copyAudio, container, pngCompression
+        case codec, preset, crf, tune, gop, encoderThreads, copyAudio, container, pngCompression, fragmented
     }
 
     public init(from decoder: Decoder) throws {
@@ -120,6 +123,7 @@ public struct SinkOptions: Codable, Sendable, Equatable {
         o.copyAudio = try c.decodeIfPresent(Bool.self, forKey: .copyAudio) ?? o.copyAudio
         o.container = try c.decodeIfPresent(String.self, forKey: .container)
         o.pngCompression = try c.decodeIfPresent(Int.self, forKey: .pngCompression) ?? o.pngCompression
+        o.fragmented = try c.decodeIfPresent(Bool.self, forKey: .fragmented) ?? o.fragmented
         self = o
     }
 

@@ -240,6 +240,29 @@ final class ContainerTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/g_03.png"))
     }
 
+    func testFragmentedMP4IsPlayableBeforeFinish() throws {
+        try XCTSkipUnless(Fixtures.hasFFmpegCLI)
+        let dir = Fixtures.tempDir("frag")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var o = SourceOptions(); o.maxFrames = 60
+        var k = SinkOptions(); k.fragmented = true; k.gop = 10; k.preset = "ultrafast"
+        let src = try openSource(uri: "pattern:160x120@30", options: o)
+        let out = dir + "/f.mp4"
+        let sink = try openSink(path: out, source: src.info, options: k)
+        while let f = try src.nextFrame() { try sink.write(f) }
+        // Before finish (as after a kill -9): the fragments written so far already play.
+        let (_, early) = try Fixtures.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                                           "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", out])
+        let earlyCount = Int(String(decoding: early, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        XCTAssertGreaterThanOrEqual(earlyCount, 30)
+        try sink.finish()
+        let (_, done) = try Fixtures.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                                          "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", out])
+        XCTAssertEqual(String(decoding: done, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), "60")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: out))
+        XCTAssertNotNil(bytes.range(of: Data("moof".utf8)), "fragmented layout")
+    }
+
     func testUnknownEncoderIsAUserError() throws {
         let info = SourceInfo(uri: "x", width: 64, height: 48, pixelFormat: .rgb24, frameRate: Rational(25, 1),
                               timeBase: Rational(1, 25), frameCount: nil, duration: nil, isLive: false, codec: "pattern")

@@ -107,7 +107,13 @@ public final class EncodedVideoSink: FrameSink {
                 if o < 0 { throw MediaError.outputUnwritable(path: path, reason: avErrorString(o)) }
             }
             if isNetwork { octx.pointee.flags |= AVFMT_FLAG_FLUSH_PACKETS; octx.pointee.max_delay = 100_000 }
-            let h = avformat_write_header(octx, nil)
+            var muxOptions: OpaquePointer?
+            defer { av_dict_free(&muxOptions) }
+            if options.fragmented && (container == "mp4" || container == "mov") {
+                av_dict_set(&muxOptions, "movflags", "+frag_keyframe+empty_moov+default_base_moof", 0)
+                octx.pointee.flags |= AVFMT_FLAG_FLUSH_PACKETS  // each fragment reaches the disk as it is made
+            }
+            let h = avformat_write_header(octx, &muxOptions)
             if h < 0 { throw MediaError.writeFailed(path: path, reason: avErrorString(h)) }
             convFrame.pointee.format = enc!.pointee.pix_fmt.rawValue
             convFrame.pointee.width = width
