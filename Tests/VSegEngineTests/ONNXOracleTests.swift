@@ -71,7 +71,13 @@ final class ONNXOracleTests: XCTestCase {
             let ref = try NPY.read(path: refPath)
             let shape = session.outputShape(i)
             let outPerm = session.graph.outputs[i].toSourceLayout ?? Array(0..<shape.count)
-            let got = transpose(Array(session.output(i)), shape: shape, perm: outPerm)
+            let values: [Float]
+            switch session.outputDType(i) {
+            case .float32: values = Array(session.output(i))
+            case .int64: values = session.outputRaw(i).bindMemory(to: Int64.self).map { Float($0) }   // ArgMax indices
+            default: return XCTFail("\(model) output \(i): unexpected dtype \(session.outputDType(i))", file: file, line: line)
+            }
+            let got = transpose(values, shape: shape, perm: outPerm)
             XCTAssertEqual(outPerm.map { shape[$0] }, ref.shape, "\(model) output \(i) shape", file: file, line: line)
             let err = relativeL2(got, ref.floats)
             print("ONNX oracle \(reference ?? model) out\(i) \(ref.shape): relative L2 \(err)")
@@ -87,6 +93,7 @@ final class ONNXOracleTests: XCTestCase {
     func testLRASPPTypedData() throws { try check("lraspp_typed") }
     func testOpsMisc() throws { try check("ops_misc") }
     func testUpsampleOpset9() throws { try check("upsample9") }
+    func testConvTransposeVariants() throws { try check("deconv_misc") }
 
     /// Dynamic H/W: import at each size (the shape subgraph folds to constants).
     func testPyTorchExportAtTwoSizes() throws {

@@ -20,6 +20,8 @@ Models (all NCHW float32, batch 1):
                       count_include_pad), Pad reflect/edge, LeakyRelu, PRelu, Tanh, Clip, Sub/Div with
                       broadcast constants, nearest/align_corners Resize, Transpose, Flatten; opset 13
   upsample9           Upsample (opset 9 style scales input), nearest and linear
+  deconv_misc         ConvTranspose with output_padding, asymmetric pads, output_shape, groups; dilated MaxPool,
+                      constant Pad with a value, HardSigmoid, ArgMax (keepdims), ReduceMean over C; opset 13
 """
 import os
 import sys
@@ -278,6 +280,36 @@ def ops_misc():
                    [tensor("spatial", [1, 36, 16, 22]), tensor("flat", [8, 396])], 13, "ops_misc")
 
 
+def deconv_misc():
+    """ConvTranspose variants (output_padding, asymmetric pads, output_shape, groups, dilation) and a few
+    more layout-sensitive ops (dilated MaxPool, constant Pad with a value, ArgMax, ReduceMean)."""
+    b = Builder(7)
+
+    def tconv(x, cin, cout, k, group=1, **attrs):
+        w = b.rng.normal(0, np.sqrt(1.0 / (cin * k * k)), (cin, cout // group, k, k)).astype(np.float32)
+        bias = b.const(b.rng.normal(0, 0.1, cout).astype(np.float32), "tb")
+        return b.op("ConvTranspose", [x, b.const(w, "tw"), bias], kernel_shape=[k, k], group=group, **attrs)
+
+    x = b.op("Relu", [b.conv("input", 4, 8, 3)])                                                  # 8 x 7 x 9
+    a = tconv(x, 8, 6, 3, strides=[2, 2], pads=[1, 0, 1, 2], output_padding=[1, 0])               # 6 x 14 x 17
+    c = tconv(x, 8, 6, 3, strides=[2, 2], output_shape=[14, 17])                                  # 6 x 14 x 17
+    d = tconv(x, 8, 6, 3, group=2, strides=[2, 2], pads=[1, 1, 0, 2], output_padding=[0, 1])
+    y = b.op("Add", [b.op("Add", [a, c]), d])
+    y = b.op("MaxPool", [y], kernel_shape=[2, 2], strides=[1, 1], dilations=[2, 2], pads=[1, 1, 1, 1])
+    y = b.op("Pad", [y, b.const(np.array([0, 0, 1, 0, 0, 0, 0, 2], dtype=np.int64), "pads"),
+                     b.const(np.array(0.25, dtype=np.float32), "pv")], mode="constant")
+    y = b.op("HardSigmoid", [y], alpha=0.3, beta=0.4)
+    b.nodes[-1].output[0] = "features"
+    b.op("ArgMax", ["features"], axis=1, keepdims=1)
+    b.nodes[-1].output[0] = "classes"
+    b.op("ReduceMean", ["features"], axes=[1], keepdims=1)
+    b.nodes[-1].output[0] = "mean"
+    return b.model([tensor("input", [1, 4, 7, 9])],
+                   [tensor("features", [1, 6, 15, 19]),
+                    helper.make_tensor_value_info("classes", TensorProto.INT64, [1, 1, 15, 19]),
+                    tensor("mean", [1, 1, 15, 19])], 13, "deconv_misc")
+
+
 def upsample9():
     b = Builder(6)
     x = b.op("Relu", [b.conv("input", 3, 4, 3)])
@@ -354,6 +386,7 @@ def main():
         "pytorch_resize": pytorch_resize(),
         "ops_misc": ops_misc(),
         "upsample9": upsample9(),
+        "deconv_misc": deconv_misc(),
     }
     for name, m in models.items():
         onnx.save(m, os.path.join(out, name + ".onnx"))
