@@ -137,6 +137,22 @@ final class ONNXModelImportTests: XCTestCase {
         XCTAssertEqual(g.outputs.map(\.toSourceLayout), [[0, 3, 1, 2], nil])
     }
 
+    func testConvTransposeVariants() throws {
+        let g = try load("deconv_misc")
+        let t = g.nodes(named: "TransposeConv2D").compactMap { n -> (ConvAttrs, Int, Int)? in
+            if case .transposeConv2D(let a, let op) = n.op { return (a, op.h, op.w) } else { return nil }
+        }
+        XCTAssertEqual(t.map(\.0.padding), [.explicit(top: 1, left: 0, bottom: 1, right: 2),
+                                            .explicit(top: 1, left: 1, bottom: 0, right: 1),   // from output_shape [14, 17]
+                                            .explicit(top: 1, left: 1, bottom: 0, right: 2)])
+        XCTAssertEqual(t.map(\.0.groups), [1, 1, 2])
+        XCTAssertEqual(t.map { [$0.1, $0.2] }, [[1, 0], [0, 0], [0, 1]])
+        XCTAssertEqual(g.nodes(named: "TransposeConv2D").map { g.tensors[$0.outputs[0]].shape }, Array(repeating: [1, 14, 17, 6], count: 3))
+        XCTAssertEqual(g.nodes(named: "TransposeConv2D").map { g.tensors[$0.inputs[1]].shape }, [[6, 3, 3, 8], [6, 3, 3, 8], [6, 3, 3, 4]])
+        XCTAssertEqual(g.outputs.map { g.tensors[$0.tensor].dtype }, [.float32, .int64, .float32])
+        XCTAssertEqual(g.outputs.map(\.toSourceLayout), [[0, 3, 1, 2], [0, 3, 1, 2], [0, 3, 1, 2]])
+    }
+
     func testUpsampleOpset9() throws {
         let g = try load("upsample9")
         let r = g.nodes(named: "Resize").compactMap { n -> ResizeAttrs? in if case .resize(let a) = n.op { return a } else { return nil } }
