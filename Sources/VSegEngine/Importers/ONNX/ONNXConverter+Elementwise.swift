@@ -42,7 +42,7 @@ extension ONNXConverter {
         guard s.count <= 4 else { throw invalid("operand of rank \(s.count) cannot broadcast to rank 4") }
         let padded = [Int](repeating: 1, count: 4 - s.count) + s
         let name = g.tensors[v.tensor].name + "/nhwc"
-        return try constant(name, permToNHWC.map { padded[$0] }, ONNXConstantMath.permute(data, shape: padded, perm: permToNHWC))
+        return try constant(name, ONNXLayout.toNHWC.map { padded[$0] }, ONNXConstantMath.permute(data, shape: padded, perm: ONNXLayout.toNHWC))
     }
 
     func convertPRelu(_ n: ONNXNode) throws {
@@ -75,7 +75,7 @@ extension ONNXConverter {
                 if v.nhwc { ins.append(v.tensor) } else if let d = constData(v) { ins.append(try nhwcBroadcastConstant(v, d)) } else if shape(v).count == 4 { ins.append(try nhwc(v)) } else { ok = false }
             }
             if ok {
-                let y = try emit(op, ins, permToNHWC.map { outLogical[$0] }, ty, outName(n))
+                let y = try emit(op, ins, ONNXLayout.toNHWC.map { outLogical[$0] }, ty, outName(n))
                 try define(n, 0, ONNXValue(tensor: y, nhwc: true))
                 return
             }

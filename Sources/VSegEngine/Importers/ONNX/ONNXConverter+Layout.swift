@@ -79,7 +79,7 @@ extension ONNXConverter {
         let perm = try transposePerm(n, rank: xs.count)
         let out = perm.map { xs[$0] }
         // On an NHWC-held value, compose with the NHWC→NCHW permutation into one transpose.
-        let effective = x.nhwc ? perm.map { permToNCHW[$0] } : perm
+        let effective = x.nhwc ? perm.map { ONNXLayout.toNCHW[$0] } : perm
         if effective == Array(0..<xs.count) {
             try define(n, 0, ONNXValue(tensor: x.tensor, nhwc: false))
             return

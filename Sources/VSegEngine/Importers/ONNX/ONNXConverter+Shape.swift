@@ -117,7 +117,7 @@ extension ONNXConverter {
         }
         let base = outName(n)
         let full = try emit(.shape, [x.tensor], [rank], .int64, base + "/internal")
-        let order = x.nhwc ? permToNCHW : Array(0..<rank)
+        let order = x.nhwc ? ONNXLayout.toNCHW : Array(0..<rank)
         let idx = try constant(base + "/order", [end - start], .int64(order[start..<end].map(Int64.init)))
         let y = try emit(.gather(axis: 0), [full, idx], [end - start], .int64, base)
         try define(n, 0, ONNXValue(tensor: y, nhwc: false))
@@ -184,14 +184,14 @@ extension ONNXConverter {
             let p = params[3] ?? [Int](repeating: 1, count: s.count)
             a = try a.map { try axis($0, rank: xs.count) }
             let held = x.nhwc && xs.count == 4
-            if held { a = a.map { nchwToNHWCAxis[$0] } }
+            if held { a = a.map { ONNXLayout.axisToNHWC[$0] } }
             let base = outName(n)
             let ins = [held ? x.tensor : try plain(x),
                        try constant(base + "/starts", [s.count], .int64(s.map(Int64.init))),
                        try constant(base + "/ends", [e.count], .int64(e.map(Int64.init))),
                        try constant(base + "/axes", [a.count], .int64(a.map(Int64.init))),
                        try constant(base + "/steps", [p.count], .int64(p.map(Int64.init)))]
-            let y = try emit(.slice, ins, held ? permToNHWC.map { out[$0] } : out, dtype(x), base)
+            let y = try emit(.slice, ins, held ? ONNXLayout.toNHWC.map { out[$0] } : out, dtype(x), base)
             try define(n, 0, ONNXValue(tensor: y, nhwc: held))
             return
         }

@@ -53,8 +53,8 @@ extension ONNXConverter {
         var outLogical = xs
         for a in axes.reversed() { if keep { outLogical[a] = 1 } else { outLogical.remove(at: a) } }
         if x.nhwc && keep {
-            let y = try emit(.reduce(kind, axes: axes.map { nchwToNHWCAxis[$0] }.sorted(), keepDims: true), [x.tensor],
-                             permToNHWC.map { outLogical[$0] }, dtype(x), outName(n))
+            let y = try emit(.reduce(kind, axes: axes.map { ONNXLayout.axisToNHWC[$0] }.sorted(), keepDims: true), [x.tensor],
+                             ONNXLayout.toNHWC.map { outLogical[$0] }, dtype(x), outName(n))
             try define(n, 0, ONNXValue(tensor: y, nhwc: true))
             return
         }
@@ -170,7 +170,7 @@ extension ONNXConverter {
         }
         if rank == 4 && parts.contains(where: { $0.nhwc }) {
             let ins = try parts.map { try nhwc($0) }
-            let y = try emit(.concat(axis: nchwToNHWCAxis[ax]), ins, permToNHWC.map { outLogical[$0] }, dtype(first), outName(n))
+            let y = try emit(.concat(axis: ONNXLayout.axisToNHWC[ax]), ins, ONNXLayout.toNHWC.map { outLogical[$0] }, dtype(first), outName(n))
             try define(n, 0, ONNXValue(tensor: y, nhwc: true))
             return
         }
@@ -217,7 +217,7 @@ extension ONNXConverter {
             }
         }
         let holdNHWC = x.nhwc && rank == 4
-        let order = holdNHWC ? permToNHWC : Array(0..<rank)
+        let order = holdNHWC ? ONNXLayout.toNHWC : Array(0..<rank)
         var table: [Int64] = []
         for d in order { table.append(Int64(pads[d])); table.append(Int64(pads[rank + d])) }
         let padsT = try constant(outName(n) + "/pads", [rank, 2], .int64(table))
@@ -233,7 +233,7 @@ extension ONNXConverter {
         let ax = try axis(n.int("axis", opset < 13 ? 1 : -1), rank: xs.count)
         if opset >= 13 || ax == xs.count - 1 {
             if x.nhwc {
-                let y = try emit(.softmax(axis: nchwToNHWCAxis[ax]), [x.tensor], shape(x), dtype(x), outName(n))
+                let y = try emit(.softmax(axis: ONNXLayout.axisToNHWC[ax]), [x.tensor], shape(x), dtype(x), outName(n))
                 try define(n, 0, ONNXValue(tensor: y, nhwc: true))
             } else {
                 let y = try emit(.softmax(axis: ax), [x.tensor], xs, dtype(x), outName(n))
@@ -260,8 +260,8 @@ extension ONNXConverter {
         var outLogical = xs
         if keep { outLogical[ax] = 1 } else { outLogical.remove(at: ax) }
         if x.nhwc && (keep || ax == 1) {
-            let y = try emit(.argMax(axis: nchwToNHWCAxis[ax], keepDims: keep, selectLastIndex: last), [x.tensor],
-                             keep ? permToNHWC.map { outLogical[$0] } : outLogical, .int64, outName(n))
+            let y = try emit(.argMax(axis: ONNXLayout.axisToNHWC[ax], keepDims: keep, selectLastIndex: last), [x.tensor],
+                             keep ? ONNXLayout.toNHWC.map { outLogical[$0] } : outLogical, .int64, outName(n))
             try define(n, 0, ONNXValue(tensor: y, nhwc: keep))
             return
         }

@@ -7,11 +7,14 @@ struct ONNXValue {
     var nhwc: Bool
 }
 
-/// NCHW axis → NHWC axis for rank-4 tensors.
-let nchwToNHWCAxis = [0, 3, 1, 2]
-/// Transpose perms: NHWC data → NCHW order, and back.
-let permToNCHW = [0, 3, 1, 2]
-let permToNHWC = [0, 2, 3, 1]
+/// Axis maps and transposes between the file's NCHW and the engine's NHWC.
+enum ONNXLayout {
+    /// NCHW axis → NHWC axis for rank-4 tensors.
+    static let axisToNHWC = [0, 3, 1, 2]
+    /// Transpose perms: NHWC data → NCHW order, and back.
+    static let toNCHW = [0, 3, 1, 2]
+    static let toNHWC = [0, 2, 3, 1]
+}
 
 /// Walks an ONNX graph in order and builds the IR. One instance per load.
 final class ONNXConverter {
@@ -105,9 +108,9 @@ final class ONNXConverter {
                 throw malformed("input '\(inp.name)' has unsupported element type \(inp.elemType)")
             }
             let nhwc = dims.count == 4 && dtype == .float32
-            let shape = nhwc ? permToNHWC.map { dims[$0] } : dims
+            let shape = nhwc ? ONNXLayout.toNHWC.map { dims[$0] } : dims
             let t = try newTensor(inp.name, shape, dtype)
-            g.inputs.append(GraphIO(tensor: t, name: inp.name, toSourceLayout: nhwc ? permToNCHW : nil))
+            g.inputs.append(GraphIO(tensor: t, name: inp.name, toSourceLayout: nhwc ? ONNXLayout.toNCHW : nil))
             values[inp.name] = ONNXValue(tensor: t, nhwc: nhwc)
         }
     }
@@ -123,7 +126,7 @@ final class ONNXConverter {
             }
             used.insert(t)
             g.tensors[t].name = o.name
-            g.outputs.append(GraphIO(tensor: t, name: o.name, toSourceLayout: v.nhwc ? permToNCHW : nil))
+            g.outputs.append(GraphIO(tensor: t, name: o.name, toSourceLayout: v.nhwc ? ONNXLayout.toNCHW : nil))
         }
     }
 
@@ -161,7 +164,7 @@ final class ONNXConverter {
     /// The ONNX (file-order) dims of a value.
     func logicalShape(_ v: ONNXValue) -> [Int] {
         let s = shape(v)
-        return v.nhwc ? permToNCHW.map { s[$0] } : s
+        return v.nhwc ? ONNXLayout.toNCHW.map { s[$0] } : s
     }
 
     func constData(_ v: ONNXValue) -> TensorData? { v.nhwc ? nil : g.tensors[v.tensor].data }
@@ -196,7 +199,7 @@ final class ONNXConverter {
     func plain(_ v: ONNXValue) throws -> Int {
         guard v.nhwc else { return v.tensor }
         if let t = toPlainCache[v.tensor] { return t }
-        let t = try emit(.transpose(perm: permToNCHW), [v.tensor], logicalShape(v), dtype(v),
+        let t = try emit(.transpose(perm: ONNXLayout.toNCHW), [v.tensor], logicalShape(v), dtype(v),
                          g.tensors[v.tensor].name + "/nchw")
         toPlainCache[v.tensor] = t
         toNHWCCache[t] = v.tensor
@@ -212,9 +215,9 @@ final class ONNXConverter {
         let name = g.tensors[v.tensor].name + "/nhwc"
         let t: Int
         if let d = constData(v) {
-            t = try constant(name, permToNHWC.map { s[$0] }, ONNXConstantMath.permute(d, shape: s, perm: permToNHWC))
+            t = try constant(name, ONNXLayout.toNHWC.map { s[$0] }, ONNXConstantMath.permute(d, shape: s, perm: ONNXLayout.toNHWC))
         } else {
-            t = try emit(.transpose(perm: permToNHWC), [v.tensor], permToNHWC.map { s[$0] }, dtype(v), name)
+            t = try emit(.transpose(perm: ONNXLayout.toNHWC), [v.tensor], ONNXLayout.toNHWC.map { s[$0] }, dtype(v), name)
         }
         toNHWCCache[v.tensor] = t
         return t

@@ -136,7 +136,7 @@ struct ONNXValueInfo {
                                 while let (df, dw) = try dim.nextField() {
                                     if df == 1, dw == .varint {
                                         let v = try dim.int64()
-                                        value = v >= 0 && v <= Int64(ShapeLimits.maxDim) ? Int(v) : nil
+                                        value = v >= 0 && v <= Int64(ONNXLimits.maxDim) ? Int(v) : nil
                                     } else {
                                         try dim.skip(dw)
                                     }
@@ -154,7 +154,7 @@ struct ONNXValueInfo {
     }
 }
 
-enum ShapeLimits {
+enum ONNXLimits {
     /// No single dimension of a real model comes near this; larger values are treated as hostile.
     static let maxDim = 1 << 31
 }

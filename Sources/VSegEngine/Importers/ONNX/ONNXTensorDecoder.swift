@@ -49,7 +49,7 @@ final class ONNXTensorDecoder {
     func decode(_ t: ONNXTensorProto) throws -> (shape: [Int], data: TensorData) {
         var shape: [Int] = []
         for d in t.dims {
-            guard d >= 0, d <= Int64(ShapeLimits.maxDim) else {
+            guard d >= 0, d <= Int64(ONNXLimits.maxDim) else {
                 throw EngineError.invalidShape(tensor: t.name, detail: "dimension \(d) in the file is out of range")
             }
             shape.append(Int(d))
