@@ -46,7 +46,8 @@ public struct ModelSummary: Sendable {
     ///   - resolvedShapes: per-tensor shapes after shape inference, indexed
     ///     like `graph.tensors`; defaults to the shapes in the graph.
     public init(graph: Graph, path: String, unsupported: [UnsupportedOp] = [], resolvedShapes: [[Int]]? = nil) {
-        let shapes = resolvedShapes?.count == graph.tensors.count ? resolvedShapes! : graph.tensors.map(\.shape)
+        let shapes: [[Int]]
+        if let r = resolvedShapes, r.count == graph.tensors.count { shapes = r } else { shapes = graph.tensors.map(\.shape) }
         self.path = path
         format = graph.format
         inputs = graph.inputs.map { TensorSummary(name: $0.name, shape: shapes[$0.tensor], dtype: graph.tensors[$0.tensor].dtype) }
