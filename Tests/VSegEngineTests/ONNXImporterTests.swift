@@ -19,7 +19,7 @@ final class ONNXImporterTests: XCTestCase {
         let g = try load(model)
         XCTAssertEqual(g.inputs.first?.toSourceLayout, [0, 3, 1, 2])
         XCTAssertEqual(g.tensors[g.inputs[0].tensor].shape, [1, 4, 5, 3])
-        let conv = try XCTUnwrap(g.nodes(named: "Conv2D").first)
+        let conv = try XCTUnwrap(g.onnxNodes(named: "Conv2D").first)
         guard case .conv2D(let a) = conv.op else { return XCTFail() }
         XCTAssertEqual(a.padding, .explicit(top: 0, left: 0, bottom: 0, right: 1))
         XCTAssertEqual(a.stride.w, 2)
@@ -61,7 +61,7 @@ final class ONNXImporterTests: XCTestCase {
                                            B.floatTensor("s", [5], [1, 2, 3, 4, 5])],
                             inputs: [B.valueInfo("x", [1, 3, 4, 5])], outputs: [B.valueInfo("y", [1, 3, 4, 5])])
         let g = try load(model)
-        XCTAssertEqual(g.nodes.count, 3, "\(g.opHistogram())")
+        XCTAssertEqual(g.nodes.count, 3, "\(g.onnxOpCounts())")
         let add = g.nodes[0], mul = g.nodes[1], sub = g.nodes[2]
         XCTAssertEqual(g.tensors[add.inputs[1]].shape, [1, 1, 1, 3])
         XCTAssertEqual(g.tensors[add.inputs[1]].data?.asFloats, [1, 2, 3])
@@ -82,12 +82,12 @@ final class ONNXImporterTests: XCTestCase {
                             inputs: [B.valueInfo("x", [1, 2, 3, 3])],
                             outputs: [B.valueInfo("y", [1, 2, 3, 3]), B.valueInfo("z", [1, 2, 3, 3])])
         let g = try load(model)
-        XCTAssertEqual(g.opHistogram(), ["Conv2D": 1, "Mul": 1, "Add": 1])
+        XCTAssertEqual(g.onnxOpCounts(), ["Conv2D": 1, "Mul": 1, "Add": 1])
         let conv = g.nodes[0]
         // scale = gamma / sqrt(var) = [1, 1]; shift = beta - mean * scale
         XCTAssertEqual(g.tensors[conv.inputs[1]].data?.asFloats, [1, 1, 1, 1])
         XCTAssertEqual(g.tensors[conv.inputs[2]].data?.asFloats, [0.5, -1.25])
-        let mul = g.nodes(named: "Mul")[0]
+        let mul = g.onnxNodes(named: "Mul")[0]
         XCTAssertEqual(g.tensors[mul.inputs[1]].shape, [1, 1, 1, 2])
         XCTAssertEqual(g.outputs.map { g.tensors[$0.tensor].shape }, [[1, 3, 3, 2], [1, 3, 3, 2]])
     }
@@ -114,16 +114,16 @@ final class ONNXImporterTests: XCTestCase {
 
     func testShapeSubgraphFoldsForAStaticInput() throws {
         let g = try load(shapeSubgraphModel(), ["x": [1, 3, 4, 6]])
-        XCTAssertEqual(g.opHistogram(), ["Transpose": 1, "Reshape": 1, "Resize": 1], "shape ops must be folded")
-        let reshape = g.nodes(named: "Reshape")[0]
+        XCTAssertEqual(g.onnxOpCounts(), ["Transpose": 1, "Reshape": 1, "Resize": 1], "shape ops must be folded")
+        let reshape = g.onnxNodes(named: "Reshape")[0]
         guard case .reshape(let newShape) = reshape.op else { return XCTFail() }
         XCTAssertEqual(newShape, [1, 3, 24])
         // Reshape reads memory order: its input is the NCHW transpose of x.
-        let tr = g.nodes(named: "Transpose")[0]
+        let tr = g.onnxNodes(named: "Transpose")[0]
         guard case .transpose(let perm) = tr.op else { return XCTFail() }
         XCTAssertEqual(perm, [0, 3, 1, 2])
         XCTAssertEqual(reshape.inputs[0], tr.outputs[0])
-        let resize = g.nodes(named: "Resize")[0]
+        let resize = g.onnxNodes(named: "Resize")[0]
         guard case .resize(let a) = resize.op else { return XCTFail() }
         XCTAssertEqual(a.outputSize?.h, 8)
         XCTAssertEqual(a.outputSize?.w, 12)
@@ -136,16 +136,16 @@ final class ONNXImporterTests: XCTestCase {
     func testShapeSubgraphStaysDynamicWithoutAnInputSize() throws {
         let g = try load(shapeSubgraphModel())
         XCTAssertEqual(g.tensors[g.inputs[0].tensor].shape, [1, -1, -1, 3])
-        let shapes = g.nodes(named: "Shape")
+        let shapes = g.onnxNodes(named: "Shape")
         XCTAssertFalse(shapes.isEmpty)
         // .shape on the NHWC tensor, then a gather that reorders to NCHW
         let gather = try XCTUnwrap(g.nodes.first { $0.op.name == "Gather" && $0.inputs[0] == shapes[0].outputs[0] })
         XCTAssertEqual(g.tensors[gather.inputs[1]].data?.asInts, [0, 3, 1, 2])
-        let resize = g.nodes(named: "Resize")[0]
+        let resize = g.onnxNodes(named: "Resize")[0]
         XCTAssertEqual(resize.inputs.count, 2, "runtime sizes input")
         // and a re-import at a size resolves everything
         let h = try load(shapeSubgraphModel(), ["x": [1, 3, 5, 7]])
-        guard case .resize(let a) = h.nodes(named: "Resize")[0].op else { return XCTFail() }
+        guard case .resize(let a) = h.onnxNodes(named: "Resize")[0].op else { return XCTFail() }
         XCTAssertEqual(a.outputSize?.h, 10)
         XCTAssertEqual(a.outputSize?.w, 14)
     }
@@ -155,7 +155,7 @@ final class ONNXImporterTests: XCTestCase {
                                     B.node("Flatten", ["t"], ["y"], [B.attr("axis", int: 3)])],
                             inputs: [B.valueInfo("x", [1, 3, 4, 5])], outputs: [B.valueInfo("y", [20, 3])])
         let g = try load(model)
-        XCTAssertEqual(g.opHistogram(), ["Relu": 1, "Reshape": 1], "NCHW->NHWC transpose of an NHWC-held value is free")
+        XCTAssertEqual(g.onnxOpCounts(), ["Relu": 1, "Reshape": 1], "NCHW->NHWC transpose of an NHWC-held value is free")
         XCTAssertEqual(g.tensors[g.outputs[0].tensor].shape, [20, 3])
         XCTAssertNil(g.outputs[0].toSourceLayout)
     }
@@ -170,23 +170,23 @@ final class ONNXImporterTests: XCTestCase {
                             inputs: [B.valueInfo("x", [1, 3, 4, 5])],
                             outputs: [B.valueInfo("a", [1, 4, 5], elemType: 7), B.valueInfo("gp", [1, 6, 1, 1])])
         let g = try load(model)
-        guard case .concat(let ca) = g.nodes(named: "Concat")[0].op,
-              case .softmax(let sa) = g.nodes(named: "Softmax")[0].op,
-              case .argMax(let aa, let keep, _) = g.nodes(named: "ArgMax")[0].op,
-              case .pad(let mode) = g.nodes(named: "Pad")[0].op,
-              case .reduce(.mean, let axes, true) = g.nodes(named: "ReduceMean")[0].op else { return XCTFail("\(g.opHistogram())") }
+        guard case .concat(let ca) = g.onnxNodes(named: "Concat")[0].op,
+              case .softmax(let sa) = g.onnxNodes(named: "Softmax")[0].op,
+              case .argMax(let aa, let keep, _) = g.onnxNodes(named: "ArgMax")[0].op,
+              case .pad(let mode) = g.onnxNodes(named: "Pad")[0].op,
+              case .reduce(.mean, let axes, true) = g.onnxNodes(named: "ReduceMean")[0].op else { return XCTFail("\(g.onnxOpCounts())") }
         XCTAssertEqual([ca, sa, aa], [3, 3, 3])
         XCTAssertFalse(keep)
         XCTAssertEqual(mode, .reflect)
         XCTAssertEqual(axes, [1, 2])
-        let pad = g.nodes(named: "Pad")[0]
+        let pad = g.onnxNodes(named: "Pad")[0]
         XCTAssertEqual(g.tensors[pad.inputs[1]].shape, [4, 2])
         XCTAssertEqual(g.tensors[pad.inputs[1]].data?.asInts, [0, 0, 1, 0, 2, 1, 0, 0])
         XCTAssertEqual(g.tensors[pad.outputs[0]].shape, [1, 5, 8, 6])
         XCTAssertEqual(g.outputs.map(\.toSourceLayout), [nil, [0, 3, 1, 2]])
         XCTAssertEqual(g.tensors[g.outputs[0].tensor].shape, [1, 4, 5])
         XCTAssertEqual(g.tensors[g.outputs[0].tensor].dtype, .int64)
-        XCTAssertEqual(g.nodes(named: "Transpose").count, 0)
+        XCTAssertEqual(g.onnxNodes(named: "Transpose").count, 0)
     }
 
     func testMemoryOrderOpsRunInNCHW() throws {
@@ -199,13 +199,13 @@ final class ONNXImporterTests: XCTestCase {
                             inputs: [B.valueInfo("x", [1, 3, 4, 5])],
                             outputs: [B.valueInfo("y", [1, 4, 5]), B.valueInfo("m", [1, 3, 1, 1])])
         let g = try load(model)
-        let gather = g.nodes(named: "Gather")[0]
-        guard case .gather(1) = gather.op, case .transpose([0, 3, 1, 2]) = g.nodes(named: "Transpose")[0].op else {
-            return XCTFail("\(g.opHistogram())")
+        let gather = g.onnxNodes(named: "Gather")[0]
+        guard case .gather(1) = gather.op, case .transpose([0, 3, 1, 2]) = g.onnxNodes(named: "Transpose")[0].op else {
+            return XCTFail("\(g.onnxOpCounts())")
         }
-        XCTAssertEqual(gather.inputs[0], g.nodes(named: "Transpose")[0].outputs[0])
-        guard case .unsqueeze([1]) = g.nodes(named: "Unsqueeze")[0].op, case .squeeze([1]) = g.nodes(named: "Squeeze")[0].op,
-              case .reduce(.mean, [1, 2], true) = g.nodes(named: "ReduceMean")[0].op else { return XCTFail("\(g.opHistogram())") }
+        XCTAssertEqual(gather.inputs[0], g.onnxNodes(named: "Transpose")[0].outputs[0])
+        guard case .unsqueeze([1]) = g.onnxNodes(named: "Unsqueeze")[0].op, case .squeeze([1]) = g.onnxNodes(named: "Squeeze")[0].op,
+              case .reduce(.mean, [1, 2], true) = g.onnxNodes(named: "ReduceMean")[0].op else { return XCTFail("\(g.onnxOpCounts())") }
         XCTAssertEqual(g.outputs.map { g.tensors[$0.tensor].shape }, [[1, 4, 5], [1, 1, 1, 3]])
         XCTAssertEqual(g.outputs.map(\.toSourceLayout), [nil, [0, 3, 1, 2]])
     }
@@ -217,9 +217,9 @@ final class ONNXImporterTests: XCTestCase {
         let g = try load(model)
         guard case .unary(.clip(-1, 1)) = g.nodes[0].op else { return XCTFail("\(g.nodes[0].op)") }
         // Softmax-9 with axis 1 normalizes over C*H*W together: reshape to [1, 60], softmax, reshape back.
-        let reshapes = g.nodes(named: "Reshape").compactMap { n -> [Int]? in if case .reshape(let s) = n.op { return s } else { return nil } }
+        let reshapes = g.onnxNodes(named: "Reshape").compactMap { n -> [Int]? in if case .reshape(let s) = n.op { return s } else { return nil } }
         XCTAssertEqual(reshapes, [[1, 60], [1, 3, 4, 5]])
-        guard case .softmax(1) = g.nodes(named: "Softmax")[0].op else { return XCTFail() }
+        guard case .softmax(1) = g.onnxNodes(named: "Softmax")[0].op else { return XCTFail() }
         XCTAssertNil(g.outputs[0].toSourceLayout)
     }
 
@@ -256,7 +256,7 @@ final class ONNXImporterTests: XCTestCase {
                             inputs: [B.valueInfo("x", [1, 3, 4, 4])], outputs: [B.valueInfo("y", [1, 2, 16, 11])])
         let g = try load(model)
         guard case .unary(.relu6) = g.nodes[0].op, case .resize(let ra) = g.nodes[1].op,
-              case .transposeConv2D(let ta, let op) = g.nodes[2].op else { return XCTFail("\(g.opHistogram())") }
+              case .transposeConv2D(let ta, let op) = g.nodes[2].op else { return XCTFail("\(g.onnxOpCounts())") }
         XCTAssertEqual(ra.scales?.h, 2); XCTAssertEqual(ra.scales?.w, 1.5)
         XCTAssertNil(ra.outputSize, "scales given: the coordinate transform must use them, not a size ratio")
         XCTAssertEqual(g.tensors[g.nodes[1].outputs[0]].shape, [1, 8, 6, 3])

@@ -149,9 +149,9 @@ enum ONNXBuild {
 
 extension Graph {
     /// Nodes whose op name is `name` ("Conv2D", "Transpose", ...).
-    func nodes(named name: String) -> [Node] { nodes.filter { $0.op.name == name } }
+    func onnxNodes(named name: String) -> [Node] { nodes.filter { $0.op.name == name } }
 
-    func opHistogram() -> [String: Int] {
+    func onnxOpCounts() -> [String: Int] {
         var h: [String: Int] = [:]
         for n in nodes { h[n.op.name, default: 0] += 1 }
         return h
