@@ -16,9 +16,14 @@ enum ONNXFixtures {
         let path = directory.appendingPathComponent(name + ".onnx").path
         guard FileManager.default.fileExists(atPath: path) else {
             XCTFail("missing ONNX fixture \(path): run scripts/fixtures/onnx.sh", file: file, line: line)
-            throw XCTSkip("fixture missing")   // the XCTFail above already failed the test
+            throw FixtureMissing(path: path)
         }
         return path
+    }
+
+    struct FixtureMissing: Error, CustomStringConvertible {
+        var path: String
+        var description: String { "missing ONNX fixture \(path): run scripts/fixtures/onnx.sh" }
     }
 
     static func referenceDir(_ name: String) -> URL { directory.appendingPathComponent(name) }
