@@ -46,7 +46,7 @@ let package = Package(
         // Kernel benchmark (not a test): swift build -c release --product KernelBench
         .executableTarget(name: "KernelBench",
                           dependencies: ["VSegEngine", "VSegCore", "VSegKernelsAVX512", "VSegKernelsAVX2", "VSegKernelsPortable"],
-                          path: "Benchmarks/kernels", exclude: ["check-isa-isolation.sh"], swiftSettings: kernelRelease),
+                          path: "Benchmarks/kernels", exclude: ["check-isa-isolation.sh", "README.md"], swiftSettings: kernelRelease),
 
         // Tests: one target per module
         .testTarget(name: "VSegCoreTests", dependencies: ["VSegCore"]),
