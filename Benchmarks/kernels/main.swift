@@ -214,6 +214,8 @@ let cases: [Case] = [
     Case(name: "selfie tconv 2x2 s2 128x128x16 -> 1 (mask)", kind: .transposed, g: tconv(128, 128, 16, 1, k: 2, s: 2)),
     Case(name: "tconv 2x2 s2 32x32x64 -> 32", kind: .transposed, g: tconv(32, 32, 64, 32, k: 2, s: 2)),
     Case(name: "tconv 4x4 s2 64x64x16 -> 16", kind: .transposed, g: tconv(64, 64, 16, 16, k: 4, s: 2)),
+    // d2l FCN head: ConvTranspose k=64 s=32 p=16, 10x15x21 -> 320x480x21.
+    Case(name: "fcn tconv 64x64 s32 10x15x21 -> 21", kind: .transposed, g: tconv(10, 15, 21, 21, k: 64, s: 32)),
 ]
 if #available(macOS 15.0, *) {
     for c in cases where filter.map({ c.name.contains($0) }) ?? true { convBench(c) }

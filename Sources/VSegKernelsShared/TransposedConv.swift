@@ -68,7 +68,16 @@ extension ISAConv {
     }
 
     public static func transposedScratchFloats(_ g: ConvGeometry) -> Int {
-        pointerAreaFloats(chunkBlocks * MR * (g.kH * g.kW + 1)) + g.inC + g.kH + g.kW
+        pointerAreaFloats(chunkBlocks * MR * (maxPhaseTaps(g) + 1)) + g.inC + g.kH + g.kW
+    }
+
+    /// Upper bound on the taps of any phase: along y, the kernel rows of one
+    /// phase are `strideH / gcd(strideH, dilationH)` apart (same along x). An
+    /// FCN's 64x64 stride-32 upsampler needs 4 row pointers per pixel, not 4096.
+    static func maxPhaseTaps(_ g: ConvGeometry) -> Int {
+        func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+        let periodY = g.strideH / gcd(g.strideH, g.dilationH), periodX = g.strideW / gcd(g.strideW, g.dilationW)
+        return ceilDiv(g.kH, periodY) * ceilDiv(g.kW, periodX)
     }
 
     /// Pixel blocks per phase never straddle phases: block counts are summed.
@@ -94,7 +103,7 @@ extension ISAConv {
         let (mRange, nRange) = gridSplit(mBlocks: mBlocks, nPanels: nPanels, tasks: taskCount, task: task)
         if mRange.isEmpty || nRange.isEmpty { return }
         let kc = g.inC
-        let maxTaps = g.kH * g.kW
+        let maxTaps = maxPhaseTaps(g)
         let aPerBlock = maxTaps * MR
         let (area, rest) = pointerArea(scratch, count: chunkBlocks * MR * (maxTaps + 1))
         let cPtrs = UnsafeMutableRawPointer(area + chunkBlocks * aPerBlock)

@@ -89,6 +89,9 @@ final class KernelConvTests: XCTestCase {
         cases.append(transposed(6, 6, 8, 8, k: 4, stride: 4, clamp: (0, .infinity)))
         // FCN-style bilinear upsampler (k = 2s, crop s/2): many phases, 4 taps each.
         cases.append(transposed(3, 4, 21, 21, k: 8, stride: 4, crop: (2, 2, 2, 2)))
+        // Dilation sharing a factor with the stride (phase tap bound uses the gcd).
+        cases.append(transposed(4, 3, 5, 9, k: 5, stride: 4, dilation: 2, crop: (1, 2, 0, 1)))
+        cases.append(transposed(3, 3, 3, 4, k: 3, stride: 3, dilation: 3))
         for g in cases { check(g, kind: .transposed, rng: &rng) }
         var grouped = transposed(4, 4, 6, 4, k: 2, stride: 2)
         grouped.groups = 2
