@@ -1,0 +1,401 @@
+#!/usr/bin/env python3
+"""Whole-model latency of `vseg bench` next to its peer, in the same run, same thread count.
+
+    .venv/bin/python Benchmarks/engine/compare.py --vseg PATH [--threads 1,2] [--runs 30]
+        [--warmup 5] [--rounds 2] [--models selfie_segmentation,fcn_resnet18] [--json out.json]
+        [--profile-top 10]
+
+(Benchmarks/engine/run.sh builds the release binary and calls this.)
+
+Peers: LiteRT (ai_edge_litert Interpreter, default op resolver = XNNPACK delegate,
+num_threads=N) for .tflite; onnxruntime (CPU EP, intra_op_num_threads=N, inter_op 1,
+sequential, ORT_ENABLE_ALL, input and output bound once with IOBinding so only the
+graph is timed) for .onnx. Both sides get seeded inputs in [0, 1), `--warmup`
+untimed runs and `--runs` timed runs per block, timed around one invoke each.
+
+Noise: the peer and vseg run in alternating blocks, each a fresh process
+(peer, vseg, vseg, peer, peer, vseg, ... for `--rounds` pairs), so load
+spikes and thermal drift hit both. A side's time is the smallest of its
+block medians (min-of-medians); the ratio is vseg / peer of those. Every
+block's median/p90/min goes into the JSON, with the CPU model, core count
+and load average at start and end, so a number can be judged later.
+
+Targets (issue 3, FP32): at 1 thread selfie_segmentation <= 1.3x LiteRT,
+pose_landmark_full <= 1.3x LiteRT, fcn_resnet18 (320x480) <= 1.0x onnxruntime;
+vseg's 2-thread speedup on pose_landmark_full >= 1.7x. Other rows are
+informative. Exit status is 0 even when a target fails (this is a benchmark,
+not a test); it is 2 when a side could not run at all.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+# name -> (path relative to ROOT, peer, {threads: max ratio vseg/peer})
+MODELS = {
+    "selfie_segmentation": ("models/selfie_segmentation.tflite", "litert", {1: 1.3}),
+    "selfie_segmentation_landscape": ("models/selfie_segmentation_landscape.tflite", "litert", {}),
+    "pose_landmark_full": ("models/pose_landmark_full.tflite", "litert", {1: 1.3}),
+    "pose_detection": ("models/pose_detection.tflite", "litert", {}),
+    "fcn_resnet18": (".fixtures/onnx/fcn_resnet18.onnx", "onnxruntime", {1: 1.0}),
+    "unet": (".fixtures/onnx/unet.onnx", "onnxruntime", {}),
+}
+# model -> (from threads, to threads, minimum vseg speedup)
+SPEEDUP_TARGETS = {"pose_landmark_full": (1, 2, 1.7)}
+FIX_HINTS = {
+    "litert": "run scripts/setup (it fetches models/*.tflite)",
+    "onnxruntime": "run .venv/bin/python scripts/onnx/make_models.py (writes .fixtures/onnx/)",
+}
+
+
+def quantile(sorted_ms, f):
+    """Same rule as `vseg bench`: the sample at round((n-1) * f)."""
+    return sorted_ms[min(len(sorted_ms) - 1, int(round((len(sorted_ms) - 1) * f)))]
+
+
+def stats(times_ms):
+    s = sorted(times_ms)
+    return {"median_ms": quantile(s, 0.5), "p90_ms": quantile(s, 0.9), "min_ms": s[0],
+            "mean_ms": sum(s) / len(s)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Peer worker: runs in its own process (`compare.py _peer ...`), prints one JSON line.
+
+def seeded_inputs(shapes, seed=0x2545F4914F6CDD1D):
+    import numpy as np
+    rng = np.random.default_rng(seed & 0xFFFFFFFF)
+    return [rng.random(tuple(int(d) for d in s), dtype=np.float32) for s in shapes]
+
+
+def peer_litert(model, threads, runs, warmup):
+    from ai_edge_litert.interpreter import Interpreter
+    it = Interpreter(model_path=model, num_threads=threads)   # default resolver applies XNNPACK
+    it.allocate_tensors()
+    details = it.get_input_details()
+    for d, x in zip(details, seeded_inputs([d["shape"] for d in details])):
+        it.set_tensor(d["index"], x.astype(d["dtype"]))
+    for _ in range(warmup):
+        it.invoke()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter_ns()
+        it.invoke()
+        times.append((time.perf_counter_ns() - t0) / 1e6)
+    return times, {"inputs": [list(map(int, d["shape"])) for d in details]}
+
+
+def peer_onnxruntime(model, threads, runs, warmup):
+    import numpy as np
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+    ins = sess.get_inputs()
+    for i in ins:
+        if not all(isinstance(d, int) for d in i.shape):
+            raise SystemExit(f"{model}: input {i.name} has dynamic shape {i.shape}")
+    binding = sess.io_binding()
+    for i, x in zip(ins, seeded_inputs([i.shape for i in ins])):
+        binding.bind_ortvalue_input(i.name, ort.OrtValue.ortvalue_from_numpy(x))
+    # Preallocate the outputs so the timed runs do not include output allocation.
+    outs = sess.run(None, {i.name: x for i, x in zip(ins, seeded_inputs([i.shape for i in ins]))})
+    for o, arr in zip(sess.get_outputs(), outs):
+        binding.bind_ortvalue_output(o.name, ort.OrtValue.ortvalue_from_numpy(np.empty_like(arr)))
+    for _ in range(warmup):
+        sess.run_with_iobinding(binding)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter_ns()
+        sess.run_with_iobinding(binding)
+        times.append((time.perf_counter_ns() - t0) / 1e6)
+    return times, {"inputs": [list(i.shape) for i in ins]}
+
+
+def peer_main(argv):
+    ap = argparse.ArgumentParser(prog="compare.py _peer")
+    ap.add_argument("--peer", choices=["litert", "onnxruntime"], required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--threads", type=int, required=True)
+    ap.add_argument("--runs", type=int, required=True)
+    ap.add_argument("--warmup", type=int, required=True)
+    a = ap.parse_args(argv)
+    fn = peer_litert if a.peer == "litert" else peer_onnxruntime
+    times, extra = fn(a.model, a.threads, a.runs, a.warmup)
+    print(json.dumps(dict(stats(times), times_ms=times, **extra)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Driver
+
+class SideFailed(Exception):
+    pass
+
+
+def last_line(text):
+    lines = [l for l in text.strip().splitlines() if l.strip()]
+    return lines[-1] if lines else "(no output)"
+
+
+def run_peer(peer, model, threads, runs, warmup):
+    cmd = [sys.executable, os.path.abspath(__file__), "_peer", "--peer", peer, "--model", model,
+           "--threads", str(threads), "--runs", str(runs), "--warmup", str(warmup)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    if p.returncode != 0:
+        raise SideFailed(f"{peer} exited {p.returncode}: {last_line(p.stderr or p.stdout)}")
+    return json.loads(last_line(p.stdout))
+
+
+def vseg_cmd(vseg, model, threads, runs, warmup, extra=()):
+    return [vseg, "bench", "--model", model, "--threads", str(threads), "--runs", str(runs),
+            "--warmup", str(warmup), "--json", *extra]
+
+
+def run_vseg(vseg, model, threads, runs, warmup, extra=()):
+    cmd = vseg_cmd(vseg, model, threads, runs, warmup, extra)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    if p.returncode != 0:
+        raise SideFailed(f"vseg exited {p.returncode}: {(p.stderr or p.stdout).strip()}")
+    try:
+        r = json.loads(p.stdout)
+    except json.JSONDecodeError:
+        raise SideFailed(f"vseg printed no JSON: {last_line(p.stdout + p.stderr)}")
+    return {"median_ms": r["medianMs"], "p90_ms": r["p90Ms"], "min_ms": r["minMs"], "mean_ms": r["meanMs"],
+            "threads": r["threads"], "isa": r["isa"], "inputs": r["inputShapes"],
+            "peak_activation_bytes": r["peakActivationBytes"], "layers": r.get("layers")}
+
+
+def machine_info():
+    model, flags = "unknown", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model == "unknown":
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    isa = [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile") if f in flags]
+    return {"cpu": model, "logical_cores": os.cpu_count(), "isa_flags": isa, "kernel": platform.release(),
+            "python": platform.python_version()}
+
+
+def versions():
+    out = {}
+    for mod, dist in (("litert", "ai-edge-litert"), ("onnxruntime", "onnxruntime")):
+        try:
+            from importlib.metadata import version
+            out[mod] = version(dist)
+        except Exception:                      # not installed: the rows that need it fail on their own
+            out[mod] = None
+    try:
+        rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True)
+        out["vseg_commit"] = rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except OSError:
+        out["vseg_commit"] = None
+    return out
+
+
+def measure(name, threads, args):
+    rel, peer, targets = MODELS[name]
+    path = os.path.join(ROOT, rel)
+    row = {"model": name, "file": rel, "threads": threads, "peer": peer, "peer_blocks": [], "vseg_blocks": [],
+           "target_max_ratio": targets.get(threads)}
+    if not os.path.exists(path):
+        row["error"] = f"{rel} is missing: {FIX_HINTS[peer]}"
+        return row
+    sides = {"peer": lambda: run_peer(peer, path, threads, args.runs, args.warmup),
+             "vseg": lambda: run_vseg(args.vseg, path, threads, args.runs, args.warmup)}
+    failed = {}
+    for r in range(args.rounds):
+        order = ("peer", "vseg") if r % 2 == 0 else ("vseg", "peer")    # A B B A A B ...
+        for side in order:
+            if side in failed:
+                continue
+            try:
+                block = sides[side]()
+                block.pop("layers", None)
+                row[side + "_blocks"].append(block)
+            except (SideFailed, subprocess.TimeoutExpired) as e:
+                failed[side] = str(e)
+    for side in ("peer", "vseg"):
+        blocks = row[side + "_blocks"]
+        row[side + "_ms"] = min(b["median_ms"] for b in blocks) if blocks else None
+        row[side + "_p90_ms"] = min(b["p90_ms"] for b in blocks) if blocks else None
+        row[side + "_min_ms"] = min(b["min_ms"] for b in blocks) if blocks else None
+        if side in failed:
+            row[side + "_error"] = failed[side]
+    if row["peer_ms"] and row["vseg_ms"]:
+        row["ratio"] = row["vseg_ms"] / row["peer_ms"]
+        # Ratio of each peer/vseg block pair, to show how much the noise moves it.
+        pairs = [v["median_ms"] / p["median_ms"] for p, v in zip(row["peer_blocks"], row["vseg_blocks"])]
+        row["pair_ratio_range"] = [min(pairs), max(pairs)]
+    if row["vseg_blocks"]:
+        row["vseg_isa"] = row["vseg_blocks"][0]["isa"]
+    if row["target_max_ratio"] is not None and row.get("ratio") is not None:
+        row["pass"] = row["ratio"] <= row["target_max_ratio"]
+    elif row["target_max_ratio"] is not None:
+        row["pass"] = False
+    return row
+
+
+def fmt(v, spec="{:.2f}"):
+    return "-" if v is None else spec.format(v)
+
+
+def print_table(rows, speedups):
+    head = ("model", "thr", "peer", "peer med", "p90", "min", "vseg med", "p90", "min", "vseg/peer",
+            "min/min", "pairs", "target", "result")
+    w = (29, 3, 11, 8, 7, 7, 8, 7, 7, 9, 7, 9, 7, 6)
+    left = (0, 2, 11, 13)
+    line = lambda cells: "  ".join(str(c).ljust(n) if i in left else str(c).rjust(n)
+                                   for i, (c, n) in enumerate(zip(cells, w))).rstrip()
+    print(line(head))
+    print("  ".join("-" * n for n in w))
+    for r in rows:
+        tgt = r["target_max_ratio"]
+        res = "" if tgt is None else ("pass" if r.get("pass") else "FAIL")
+        pr = r.get("pair_ratio_range")
+        mm = r["vseg_min_ms"] / r["peer_min_ms"] if r.get("vseg_min_ms") and r.get("peer_min_ms") else None
+        print(line((r["model"], r["threads"], r["peer"], fmt(r.get("peer_ms")), fmt(r.get("peer_p90_ms")),
+                    fmt(r.get("peer_min_ms")), fmt(r.get("vseg_ms")), fmt(r.get("vseg_p90_ms")),
+                    fmt(r.get("vseg_min_ms")), fmt(r.get("ratio"), "{:.2f}x"), fmt(mm, "{:.2f}x"),
+                    "-" if pr is None else f"{pr[0]:.2f}-{pr[1]:.2f}",
+                    "-" if tgt is None else f"<={tgt:.1f}x", res)))
+    for s in speedups:
+        res = "" if s.get("pass") is None else ("pass" if s["pass"] else "FAIL")
+        peer = "-" if s.get("peer_speedup") is None else f"{s['peer_speedup']:.2f}x"
+        vs = "-" if s.get("vseg_speedup") is None else f"{s['vseg_speedup']:.2f}x"
+        print(f"speedup {s['model']} {s['from_threads']}->{s['to_threads']} threads: vseg {vs} "
+              f"(target >={s['target_min']:.1f}x) {res}; peer {peer}")
+    errors = [(r["model"], r["threads"], k, r[k]) for r in rows for k in ("error", "peer_error", "vseg_error") if k in r]
+    for model, threads, k, msg in errors:
+        print(f"error: {model} at {threads} thread(s), {k.replace('_error', '') if k != 'error' else 'setup'}: {msg}")
+
+
+def speedup_rows(rows):
+    out = []
+    by = {(r["model"], r["threads"]): r for r in rows}
+    for model, (t0, t1, target) in SPEEDUP_TARGETS.items():
+        a, b = by.get((model, t0)), by.get((model, t1))
+        if not a or not b:
+            continue
+        s = {"model": model, "from_threads": t0, "to_threads": t1, "target_min": target,
+             "vseg_speedup": a["vseg_ms"] / b["vseg_ms"] if a.get("vseg_ms") and b.get("vseg_ms") else None,
+             "peer_speedup": a["peer_ms"] / b["peer_ms"] if a.get("peer_ms") and b.get("peer_ms") else None}
+        s["pass"] = s["vseg_speedup"] is not None and s["vseg_speedup"] >= target
+        out.append(s)
+    return out
+
+
+def print_profile(args, rows, top):
+    cands = [r for r in rows if r.get("ratio") is not None]
+    if not cands or top <= 0:
+        return None
+    worst = max(cands, key=lambda r: r["ratio"])
+    path = os.path.join(ROOT, worst["file"])
+    extra = ["--profile"]
+    cmd = vseg_cmd(args.vseg, path, worst["threads"], max(5, args.runs // 3), args.warmup, extra)
+    print(f"\nworst ratio: {worst['model']} at {worst['threads']} thread(s) ({worst['ratio']:.2f}x); "
+          f"top {top} layers from: {' '.join(os.path.relpath(c, ROOT) if os.path.isabs(c) else c for c in cmd)}")
+    try:
+        r = run_vseg(args.vseg, path, worst["threads"], max(5, args.runs // 3), args.warmup, extra)
+    except (SideFailed, subprocess.TimeoutExpired) as e:
+        print(f"  profile failed: {e}")
+        return {"model": worst["model"], "threads": worst["threads"], "error": str(e)}
+    layers = r.get("layers") or []
+    print(f"  {'us':>9}  {'%':>5}  {'op':<24} name")
+    for l in layers[:top]:
+        print(f"  {l['meanMicroseconds']:9.1f}  {l['percent']:5.1f}  {l['op']:<24} {l['name']}")
+    by_op = {}
+    for l in layers:
+        by_op[l["op"]] = by_op.get(l["op"], 0.0) + l["meanMicroseconds"]
+    total = sum(by_op.values()) or 1.0
+    print("  by op: " + ", ".join(f"{op} {us / 1000:.2f} ms ({100 * us / total:.0f}%)"
+                                  for op, us in sorted(by_op.items(), key=lambda kv: -kv[1])[:8]))
+    return {"model": worst["model"], "threads": worst["threads"], "median_ms_with_profiling": r["median_ms"],
+            "top_layers": layers[:top], "by_op_us": by_op}
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "_peer":
+        return peer_main(sys.argv[2:])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--vseg", default=os.environ.get("VSEG", os.path.join(ROOT, ".build", "release", "vseg")),
+                    help="vseg binary (default $VSEG or .build/release/vseg)")
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    ap.add_argument("--runs", type=int, default=30, help="timed runs per block (default 30)")
+    ap.add_argument("--warmup", type=int, default=5, help="untimed runs per block (default 5)")
+    ap.add_argument("--rounds", type=int, default=2, help="peer/vseg block pairs per row (default 2)")
+    ap.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of: " + ", ".join(MODELS))
+    ap.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    ap.add_argument("--profile-top", type=int, default=10,
+                    help="after the table, profile the worst-ratio row with `vseg bench --profile` (0: skip)")
+    args = ap.parse_args()
+    try:
+        threads = [int(t) for t in args.threads.split(",") if t.strip()]
+    except ValueError:
+        ap.error(f"--threads wants comma-separated integers, got {args.threads!r}")
+    if not threads or min(threads) < 1:
+        ap.error(f"--threads wants counts of at least 1, got {args.threads!r}")
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        ap.error(f"unknown model(s) {', '.join(unknown)}; pick from {', '.join(MODELS)}")
+    if args.runs < 1 or args.warmup < 0 or args.rounds < 1:
+        ap.error("--runs and --rounds must be at least 1, --warmup at least 0")
+    if not os.access(args.vseg, os.X_OK):
+        ap.error(f"vseg binary {args.vseg} not found: build it with `swift build -c release` or pass --vseg")
+
+    command = " ".join([os.path.relpath(sys.executable, ROOT), os.path.relpath(os.path.abspath(__file__), ROOT)]
+                       + sys.argv[1:])
+    started = time.time()
+    load_start = os.getloadavg()
+    mach = machine_info()
+    print(f"machine: {mach['cpu']}, {mach['logical_cores']} logical cores, {' '.join(mach['isa_flags'])}; "
+          f"load average at start {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}")
+    vers = versions()
+    print(f"peers: LiteRT {vers['litert']} (XNNPACK), onnxruntime {vers['onnxruntime']}; vseg {vers['vseg_commit']}")
+    print(f"runs {args.runs} + warmup {args.warmup} per block, {args.rounds} block pairs, min-of-medians in ms\n")
+
+    rows = []
+    for name in models:
+        for t in threads:
+            rows.append(measure(name, t, args))
+            r = rows[-1]
+            print(f"  measured {name} x{t}: peer {fmt(r.get('peer_ms'))} ms, vseg {fmt(r.get('vseg_ms'))} ms",
+                  file=sys.stderr, flush=True)
+    load_end = os.getloadavg()
+    speedups = speedup_rows(rows)
+    print()
+    print_table(rows, speedups)
+    print(f"\nload average at end {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}; "
+          f"took {time.time() - started:.0f} s; command: {command}")
+    profile = print_profile(args, rows, args.profile_top)
+    if args.json:
+        doc = {"command": command, "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+               "machine": mach, "load_average_start": load_start, "load_average_end": load_end,
+               "versions": vers, "runs": args.runs, "warmup": args.warmup, "rounds": args.rounds,
+               "statistic": "min over blocks of each block's median; ratio = vseg / peer",
+               "rows": rows, "speedups": speedups, "profile_of_worst": profile}
+        with open(args.json, "w") as f:
+            json.dump(doc, f, indent=2)
+        print(f"wrote {args.json}")
+    if any(r.get("peer_ms") is None or r.get("vseg_ms") is None for r in rows):
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
