@@ -7,6 +7,17 @@
 //   VSEG_AVX2:   SIMD8,  6 x 16 tile, FMA
 //   (none):      SIMD4,  6 x 8 tile, mul + add (on a CPU without FMA,
 //                `addingProduct` becomes a libm `fmaf` call per lane)
+//
+// Rules for this directory:
+// - A new file needs a symlink in each of the three target directories.
+// - Public entry points take plain pointers and a ConvGeometry; everything
+//   else stays internal, without @usableFromInline/@inlinable. Code that
+//   crosses into another module (inlined, or emitted as a weak symbol shared
+//   with the other ISA modules) would carry this module's -target-cpu with it
+//   and could put AVX-512 instructions on the portable path.
+//   Benchmarks/kernels/check-isa-isolation.sh verifies a linked binary.
+// - Generic helpers take `KernelVector` (concrete conformances below), not
+//   `SIMD`: generic SIMD operators lower to lane-by-lane loops.
 
 #if VSEG_AVX512
 typealias V = SIMD16<Float>
