@@ -1,0 +1,95 @@
+#ifndef VSEG_CKERNELS_INT8_H
+#define VSEG_CKERNELS_INT8_H
+/*
+ * INT8 GEMM / conv microkernels (issue 4 part 4). The scheme, documented in
+ * Sources/VSegEngine/Quantization/QuantScheme.swift, in short:
+ *   activations uint8 asymmetric per tensor, weights int8 symmetric per output
+ *   channel, int32 accumulation, zero-point compensation folded into the
+ *   packed bias, requantization in fp32:
+ *     y = (float)acc * scale[n]            (round-to-nearest-even, no FMA)
+ *     y = min(max(y, qmin - zp_out), qmax - zp_out)
+ *     q = rne(y) + zp_out                  (cvtps2dq / magic number, RNE)
+ * Every variant is bit-exact against the Swift reference (Int8Reference).
+ *
+ * Packed GEMM weights (ISA-independent, made by vseg_q8_pack_gemm): N in panels
+ * of 16 output channels; per panel: int32 bias[16] (already minus
+ * zp_in * sum_k w), float scale[16], int32 wsum[16] (sum_k w, for kernels that
+ * run activations signed), then for each K group of 4: 16 columns x 4 bytes
+ * (column-major within the group). K is padded per "tap" to a multiple of 4
+ * with zero weights.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Instruction-set variants. */
+enum {
+    VSEG_Q8_ISA_PORTABLE = 0,
+    VSEG_Q8_ISA_AVX2 = 1,
+    VSEG_Q8_ISA_AVXVNNI = 2,
+    VSEG_Q8_ISA_AVX512VNNI = 3,
+    VSEG_Q8_ISA_NEONDOT = 4,
+};
+
+/* Best variant this CPU runs; VSEG_INT8_ISA=avx512vnni|avxvnni|avx2|neondot|portable
+ * picks another one the CPU supports (unsupported requests fall back to the best). */
+int vseg_q8_select_isa(void);
+/* 1 when `isa` runs on this CPU (and was compiled in). */
+int vseg_q8_isa_supported(int isa);
+/* "avx512vnni", "avxvnni", "avx2", "neondot", "portable"; NULL for unknown. */
+const char *vseg_q8_isa_name(int isa);
+
+/* Output requantization shared by one GEMM / conv call (per-channel scales are packed). */
+typedef struct {
+    int32_t zero_point;  /* output zero point, 0...255 */
+    int32_t qmin, qmax;  /* output clamp in uint8 units (carries fused ReLU / ReLU6) */
+} vseg_q8_output_params;
+
+/* Rows of output computed per microkernel call; M is split freely by callers. */
+#define VSEG_Q8_PANEL 16
+
+/* Bytes of the packed weights for N outputs, `taps` taps of `kc` input channels each. */
+size_t vseg_q8_packed_gemm_size(size_t n, size_t taps, size_t kc);
+/* weights: int8 [n][taps][kc] (OHWI with taps = kH*kW); bias: int32 [n] or NULL;
+ * scale: float [n] (input_scale * weight_scale[n] / output_scale);
+ * zp_in: the input zero point (folded into the packed bias). */
+void vseg_q8_pack_gemm(size_t n, size_t taps, size_t kc, const int8_t *weights, const int32_t *bias,
+                       const float *scale, int32_t zp_in, void *packed);
+
+/* C[M][N] = requant(A[M][K] x W + bias'). A: uint8, row stride a_stride bytes;
+ * packed made with taps = 1, kc = K. C: uint8, row stride c_stride bytes. */
+void vseg_q8_gemm(int isa, size_t m, size_t n, size_t k, const uint8_t *a, size_t a_stride,
+                  const void *packed, uint8_t *c, size_t c_stride, const vseg_q8_output_params *params);
+
+/* Indirect GEMM for KxK convs: row i, tap t reads kc bytes at
+ * input + offsets[i * taps + t], or `zero` (kc bytes of zp_in) when the offset is < 0.
+ * packed made with the same taps and kc. */
+void vseg_q8_igemm(int isa, size_t m, size_t n, size_t taps, size_t kc, const int64_t *offsets,
+                   const uint8_t *input, const uint8_t *zero, const void *packed, uint8_t *c, size_t c_stride,
+                   const vseg_q8_output_params *params);
+
+/* Depthwise conv (channel multiplier 1), NHWC uint8, any kH/kW/stride/dilation/pad. */
+typedef struct {
+    int32_t in_h, in_w, channels;
+    int32_t out_h, out_w;
+    int32_t k_h, k_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+} vseg_q8_dw_geometry;
+
+/* Packed depthwise weights: per block of 16 channels: int32 bias[16] (minus
+ * zp_in * sum of taps), float scale[16], then int8 w[taps][16]. */
+size_t vseg_q8_packed_dw_size(size_t channels, size_t taps);
+/* weights: int8 [kH][kW][C]; bias int32 [C] or NULL; scale float [C]. */
+void vseg_q8_pack_dw(size_t channels, size_t taps, const int8_t *weights, const int32_t *bias,
+                     const float *scale, int32_t zp_in, void *packed);
+/* Computes output rows [y_begin, y_end) of one image. `zero`: `channels` bytes of zp_in. */
+void vseg_q8_dwconv(int isa, const vseg_q8_dw_geometry *g, const uint8_t *input, const uint8_t *zero,
+                    const void *packed, uint8_t *output, int32_t y_begin, int32_t y_end,
+                    const vseg_q8_output_params *params);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
