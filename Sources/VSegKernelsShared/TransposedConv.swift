@@ -68,7 +68,8 @@ extension ISAConv {
     }
 
     public static func transposedScratchFloats(_ g: ConvGeometry) -> Int {
-        pointerAreaFloats(chunkBlocks * MR * (maxPhaseTaps(g) + 1)) + g.inC + g.kH + g.kW
+        pointerAreaFloats(chunkBlocks * MR * (maxPhaseTaps(g) + 1)) + g.inC
+            + g.strideH * (g.kH + 1) + g.strideW * (g.kW + 1)
     }
 
     /// Upper bound on the taps of any phase: along y, the kernel rows of one
@@ -80,15 +81,15 @@ extension ISAConv {
         return ceilDiv(g.kH, periodY) * ceilDiv(g.kW, periodX)
     }
 
-    /// Pixel blocks per phase never straddle phases: block counts are summed.
+    /// Work is enumerated as segments (batch b, phase row r, phase (py, px)):
+    /// the pixels of one output row that belong to one phase, cut into blocks of
+    /// MR. Rows outer, phases inner, so consecutive segments read the same input
+    /// rows (phase-major order re-read the whole input once per phase).
     static func transposedGrid(_ g: ConvGeometry) -> (mBlocks: Int, nPanels: Int) {
-        var blocks = 0
-        for py in 0..<g.strideH {
-            for px in 0..<g.strideW {
-                blocks += ceilDiv(g.batch * phaseExtent(g.outH, g.strideH, py) * phaseExtent(g.outW, g.strideW, px), MR)
-            }
-        }
-        return (blocks, ceilDiv(g.outC, panelWidth(g.outC)))
+        var rows = 0, colBlocks = 0
+        for py in 0..<g.strideH { rows += phaseExtent(g.outH, g.strideH, py) }
+        for px in 0..<g.strideW { colBlocks += ceilDiv(phaseExtent(g.outW, g.strideW, px), MR) }
+        return (g.batch * rows * colBlocks, ceilDiv(g.outC, panelWidth(g.outC)))
     }
 
     public static func transposedTaskCount(_ g: ConvGeometry, threads: Int) -> Int {
@@ -103,6 +104,7 @@ extension ISAConv {
         let (mRange, nRange) = gridSplit(mBlocks: mBlocks, nPanels: nPanels, tasks: taskCount, task: task)
         if mRange.isEmpty || nRange.isEmpty { return }
         let kc = g.inC
+        let (sH, sW) = (g.strideH, g.strideW)
         let maxTaps = maxPhaseTaps(g)
         let aPerBlock = maxTaps * MR
         let (area, rest) = pointerArea(scratch, count: chunkBlocks * MR * (maxTaps + 1))
@@ -110,85 +112,100 @@ extension ISAConv {
             .bindMemory(to: UnsafeMutablePointer<Float>.self, capacity: chunkBlocks * MR)
         rest.initialize(repeating: 0, count: kc)
         let zeroRow = UnsafePointer(rest)
-        // Per phase: input row/column offset of each contributing kernel row/column.
-        let offY = UnsafeMutableRawPointer(rest + kc).bindMemory(to: Int32.self, capacity: g.kH + g.kW)
-        let offX = offY + g.kH
+        // Per phase row py: the input-row offsets of its kernel rows (iy = phase row + offY),
+        // and their count; the same per phase column px.
+        let offY = UnsafeMutableRawPointer(rest + kc)
+            .bindMemory(to: Int32.self, capacity: sH * (g.kH + 1) + sW * (g.kW + 1))
+        let nkyOf = offY + sH * g.kH, offX = nkyOf + sH, nkxOf = offX + sW * g.kW
+        for py in 0..<sH {
+            var n = 0
+            for ky in 0..<g.kH where ((py + g.padTop - ky * g.dilationH) % sH + sH) % sH == 0 {
+                offY[py * g.kH + n] = Int32((py + g.padTop - ky * g.dilationH) / sH); n += 1
+            }
+            nkyOf[py] = Int32(n)
+        }
+        for px in 0..<sW {
+            var n = 0
+            for kx in 0..<g.kW where ((px + g.padLeft - kx * g.dilationW) % sW + sW) % sW == 0 {
+                offX[px * g.kW + n] = Int32((px + g.padLeft - kx * g.dilationW) / sW); n += 1
+            }
+            nkxOf[px] = Int32(n)
+        }
+        let inImage = g.inH * g.inW * kc
 
-        // Walk phases in packing order; process the global blocks of each phase
-        // that fall in this task's range.
-        var phaseBlock0 = 0, phaseWeights = packed
-        for py in 0..<g.strideH {
-            for px in 0..<g.strideW {
-                let rowsP = phaseExtent(g.outH, g.strideH, py), colsP = phaseExtent(g.outW, g.strideW, px)
-                let pixelsP = g.batch * rowsP * colsP
-                let blocksP = ceilDiv(pixelsP, MR)
-                // iy = phase row + offY[j] for the j-th kernel row of this phase (exact division).
-                var nky = 0, nkx = 0
-                for ky in 0..<g.kH where ((py + g.padTop - ky * g.dilationH) % g.strideH + g.strideH) % g.strideH == 0 {
-                    offY[nky] = Int32((py + g.padTop - ky * g.dilationH) / g.strideH); nky += 1
-                }
-                for kx in 0..<g.kW where ((px + g.padLeft - kx * g.dilationW) % g.strideW + g.strideW) % g.strideW == 0 {
-                    offX[nkx] = Int32((px + g.padLeft - kx * g.dilationW) / g.strideW); nkx += 1
-                }
-                let taps = nky * nkx
-                let panelSize = panelFloats(n: g.outC, taps: taps, kc: kc)
-                let lo = max(mRange.lowerBound, phaseBlock0), hi = min(mRange.upperBound, phaseBlock0 + blocksP)
-                var mb = lo
-                while mb < hi {
-                    let count = min(chunkBlocks, hi - mb)
-                    for blk in 0..<count {
-                        let q0 = (mb - phaseBlock0 + blk) * MR
-                        let mr = min(MR, pixelsP - q0)
-                        let a = area + blk * aPerBlock
-                        let perImage = rowsP * colsP
-                        var b = q0 / perImage
-                        var row = (q0 - b * perImage) / colsP
-                        var col = q0 - b * perImage - row * colsP
-                        let c = cPtrs + blk * MR
-                        for i in 0..<mr {
-                            let oy = py + row * g.strideH, ox = px + col * g.strideW
-                            c[i] = output + ((b * g.outH + oy) * g.outW + ox) * g.outC
-                            let inBatch = input + b * g.inH * g.inW * kc
-                            var t = 0
-                            for j in 0..<nky {
-                                let iy = row + Int(offY[j])
-                                let rowOK = iy >= 0 && iy < g.inH
-                                for l in 0..<nkx {
-                                    let ix = col + Int(offX[l])
-                                    a[t * MR + i] = (rowOK && ix >= 0 && ix < g.inW) ? inBatch + (iy * g.inW + ix) * kc : zeroRow
-                                    t += 1
+        var segment0 = 0  // global index of the first block of the current segment
+        for b in 0..<g.batch {
+            for r in 0..<phaseExtent(g.outH, sH, 0) {
+                if segment0 >= mRange.upperBound { return }
+                var phaseWeights = packed  // phases are packed py-major, as walked here
+                for py in 0..<sH {
+                    let nky = Int(nkyOf[py])
+                    let rowLive = r < phaseExtent(g.outH, sH, py)
+                    for px in 0..<sW {
+                        let nkx = Int(nkxOf[px])
+                        let taps = nky * nkx
+                        let panelSize = panelFloats(n: g.outC, taps: taps, kc: kc)
+                        defer { phaseWeights += nPanels * panelSize }
+                        if !rowLive { continue }
+                        let colsP = phaseExtent(g.outW, sW, px)
+                        let blocks = ceilDiv(colsP, MR)
+                        let lo = max(mRange.lowerBound, segment0), hi = min(mRange.upperBound, segment0 + blocks)
+                        defer { segment0 += blocks }
+                        if lo >= hi { continue }
+                        let oy = py + r * sH
+                        let outRow = output + (b * g.outH + oy) * g.outW * g.outC
+                        let inBatch = input + b * inImage
+                        var mb = lo
+                        while mb < hi {
+                            let count = min(chunkBlocks, hi - mb)
+                            for blk in 0..<count {
+                                let col0 = (mb - segment0 + blk) * MR
+                                let mr = min(MR, colsP - col0)
+                                let a = area + blk * aPerBlock
+                                let c = cPtrs + blk * MR
+                                for i in 0..<mr {
+                                    let col = col0 + i
+                                    c[i] = outRow + (px + col * sW) * g.outC
+                                    var t = 0
+                                    for j in 0..<nky {
+                                        let iy = r + Int(offY[py * g.kH + j])
+                                        let rowOK = iy >= 0 && iy < g.inH
+                                        for l in 0..<nkx {
+                                            let ix = col + Int(offX[px * g.kW + l])
+                                            a[t * MR + i] = (rowOK && ix >= 0 && ix < g.inW)
+                                                ? inBatch + (iy * g.inW + ix) * kc : zeroRow
+                                            t += 1
+                                        }
+                                    }
+                                }
+                                for i in mr..<MR {
+                                    c[i] = c[mr - 1]
+                                    for t in 0..<taps { a[t * MR + i] = a[t * MR + mr - 1] }
                                 }
                             }
-                            col += 1
-                            if col == colsP { col = 0; row += 1; if row == rowsP { row = 0; b += 1 } }
-                        }
-                        for i in mr..<MR {
-                            c[i] = c[mr - 1]
-                            for t in 0..<taps { a[t * MR + i] = a[t * MR + mr - 1] }
-                        }
-                    }
-                    for panel in nRange {
-                        let w = phaseWeights + panel * panelSize
-                        let n0 = panel * NR
-                        let nr = min(NR, g.outC - n0)
-                        for blk in 0..<count {
-                            let mr = min(MR, pixelsP - (mb - phaseBlock0 + blk) * MR)
-                            if g.outC == 1 {
-                                dotKernel(mr: mr, taps: taps, kc: kc, a: area + blk * aPerBlock, aOffset: 0, w: w,
-                                          c: cPtrs + blk * MR, cOffset: 0, lo: g.outMin, hi: g.outMax)
-                            } else if nr <= VW {
-                                gemmMicrokernel1(mr: mr, nr: nr, taps: taps, kc: kc, a: area + blk * aPerBlock, aOffset: 0, w: w,
-                                                 c: cPtrs + blk * MR, cOffset: n0, lo: g.outMin, hi: g.outMax)
-                            } else {
-                                gemmMicrokernel(mr: mr, nr: nr, taps: taps, kc: kc, a: area + blk * aPerBlock, aOffset: 0, w: w,
-                                                c: cPtrs + blk * MR, cOffset: n0, lo: g.outMin, hi: g.outMax)
+                            for panel in nRange {
+                                let w = phaseWeights + panel * panelSize
+                                let n0 = panel * NR
+                                let nr = min(NR, g.outC - n0)
+                                for blk in 0..<count {
+                                    let mr = min(MR, colsP - (mb - segment0 + blk) * MR)
+                                    let a = area + blk * aPerBlock, c = cPtrs + blk * MR
+                                    if g.outC == 1 {
+                                        dotKernel(mr: mr, taps: taps, kc: kc, a: a, aOffset: 0, w: w, c: c, cOffset: 0,
+                                                  lo: g.outMin, hi: g.outMax)
+                                    } else if nr <= VW {
+                                        gemmMicrokernel1(mr: mr, nr: nr, taps: taps, kc: kc, a: a, aOffset: 0, w: w, c: c,
+                                                         cOffset: n0, lo: g.outMin, hi: g.outMax)
+                                    } else {
+                                        gemmMicrokernel(mr: mr, nr: nr, taps: taps, kc: kc, a: a, aOffset: 0, w: w, c: c,
+                                                        cOffset: n0, lo: g.outMin, hi: g.outMax)
+                                    }
+                                }
                             }
+                            mb += count
                         }
                     }
-                    mb += count
                 }
-                phaseBlock0 += blocksP
-                phaseWeights += nPanels * panelSize
             }
         }
     }
