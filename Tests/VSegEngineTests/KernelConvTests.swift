@@ -188,10 +188,10 @@ final class KernelConvTests: XCTestCase {
     }
 }
 
-let sentinel = Float(bitPattern: 0x7FC0_1234)
+fileprivate let sentinel = Float(bitPattern: 0x7FC0_1234)
 
 /// One way of running a conv: an ISA module called directly, or the dispatcher.
-struct KernelRunner {
+fileprivate struct KernelRunner {
     let name: String
     let supports: (ConvGeometry, ConvKind) -> Bool
     let packedFloats: (ConvGeometry, ConvKind) -> Int
@@ -254,7 +254,7 @@ struct KernelRunner {
 }
 
 // The three modules export the same `ISAConv` API; one table per module.
-extension KernelRunner {
+fileprivate extension KernelRunner {
     static let avx512 = KernelRunner(
         name: "avx512",
         supports: { g, k in k == .dense ? VSegKernelsAVX512.ISAConv.denseSupported(g)
@@ -326,7 +326,7 @@ extension KernelRunner {
 }
 
 /// Deterministic generator (SplitMix64); values uniform in [-1, 1).
-struct SplitMix {
+fileprivate struct SplitMix {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
@@ -343,7 +343,7 @@ struct SplitMix {
 
 // MARK: - geometry builders (sizes from the usual output-size formulas)
 
-func conv(_ h: Int, _ w: Int, _ ci: Int, _ co: Int, k: Int, stride: Int = 1, dilation: Int = 1,
+fileprivate func conv(_ h: Int, _ w: Int, _ ci: Int, _ co: Int, k: Int, stride: Int = 1, dilation: Int = 1,
           pads: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0),
           clamp: (Float, Float) = (-.infinity, .infinity), batch: Int = 1) -> ConvGeometry {
     let oh = (h + pads.top + pads.bottom - dilation * (k - 1) - 1) / stride + 1
@@ -353,7 +353,7 @@ func conv(_ h: Int, _ w: Int, _ ci: Int, _ co: Int, k: Int, stride: Int = 1, dil
                         padTop: pads.top, padLeft: pads.left, groups: 1, outMin: clamp.0, outMax: clamp.1)
 }
 
-func depthwise(_ h: Int, _ w: Int, _ c: Int, k: Int, stride: Int = 1, dilation: Int = 1, multiplier: Int = 1,
+fileprivate func depthwise(_ h: Int, _ w: Int, _ c: Int, k: Int, stride: Int = 1, dilation: Int = 1, multiplier: Int = 1,
                pads: (top: Int, left: Int, bottom: Int, right: Int), clamp: (Float, Float) = (-.infinity, .infinity),
                batch: Int = 1) -> ConvGeometry {
     var g = conv(h, w, c, c * multiplier, k: k, stride: stride, dilation: dilation, pads: pads, clamp: clamp, batch: batch)
@@ -361,7 +361,7 @@ func depthwise(_ h: Int, _ w: Int, _ c: Int, k: Int, stride: Int = 1, dilation: 
     return g
 }
 
-func transposed(_ h: Int, _ w: Int, _ ci: Int, _ co: Int, k: Int, stride: Int, dilation: Int = 1,
+fileprivate func transposed(_ h: Int, _ w: Int, _ ci: Int, _ co: Int, k: Int, stride: Int, dilation: Int = 1,
                 crop: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0), outputPadding: Int = 0,
                 clamp: (Float, Float) = (-.infinity, .infinity), batch: Int = 1) -> ConvGeometry {
     let oh = (h - 1) * stride + dilation * (k - 1) + 1 - crop.top - crop.bottom + outputPadding
