@@ -238,7 +238,8 @@ public struct SegmentationOptions: Codable, Sendable, Equatable {
             return
         }
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(name: try c.decode(String.self, forKey: .name),
+        // A block without a name (e.g. only `--set model.threads=2`) means "none" until --model names one.
+        self.init(name: try c.decodeIfPresent(String.self, forKey: .name) ?? "none",
                   threads: try c.decodeIfPresent(Int.self, forKey: .threads),
                   threshold: try c.decodeIfPresent(Float.self, forKey: .threshold) ?? 0.5,
                   resize: try c.decodeIfPresent(ResizePolicy.self, forKey: .resize),
