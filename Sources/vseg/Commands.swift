@@ -4,4 +4,5 @@ import ArgumentParser
 let commandList: [ParsableCommand.Type] = [
     RunCommand.self,
     ProbeCommand.self,
+    Eval.self,
 ]

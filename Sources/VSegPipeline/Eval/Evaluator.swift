@@ -1,0 +1,321 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import VSegCore
+import VSegMedia
+import VSegVision
+
+/// What `vseg eval` evaluates and how.
+public struct EvalOptions: Sendable {
+    /// Built-in model name or .tflite/.onnx path (the base of every run).
+    public var model: String
+    /// Videos, image directories or globs, read in order.
+    public var inputs: [String]
+    /// Evaluate every K-th frame of each input (1 = all).
+    public var every: Int = 1
+    /// Stop after this many evaluated frames in total.
+    public var maxFrames: Int?
+    /// The runs. Compare mode: exactly two, the second scored against the
+    /// first. Labels mode: one or two, each scored against the ground truth.
+    public var runs: [EvalRunSpec]
+    /// Directory of ground-truth label PNGs (labels mode), nil to compare runs.
+    public var labelsDirectory: String?
+    /// Inference threads per run; nil = one per core.
+    public var threads: Int?
+    /// Ground-truth label to skip (labels mode); nil = none.
+    public var ignoreLabel: UInt8? = 255
+    /// Foreground threshold of mask models, unless a run sets its own.
+    public var threshold: Float = 0.5
+
+    public init(model: String, inputs: [String], runs: [EvalRunSpec]) {
+        self.model = model; self.inputs = inputs; self.runs = runs
+    }
+}
+
+/// Runs the model variants over the inputs frame by frame and accumulates the
+/// metrics (see `ConfusionMatrix`, `BinaryMaskAccumulator`).
+///
+/// Everything is compared at source resolution — the maps the overlay and the
+/// sinks use (`sourceProbability` before any threshold, `sourceLabels`) — so
+/// models with different input sizes compare on one grid, and ground-truth
+/// labels are the size of the video frames.
+///
+/// Labels mode: the label for frame N of the (single) input is
+/// `DIR/<image name>.png` when the input is an image directory or glob (the
+/// N-th image in sorted order, as FFmpeg's glob reads them), else
+/// `DIR/%06d.png` with N the 0-based frame index. Labels are gray8 PNGs, one
+/// class id per pixel. For mask models 0 is background, the ignore label is
+/// skipped and any other value is foreground.
+public final class Evaluator {
+    public let options: EvalOptions
+    private var stages: [PipelineStage] = []
+    private var specs: [EvalRunSpec] = []
+    private var confusion: [ConfusionMatrix] = []
+    private var binary: [BinaryMaskAccumulator] = []
+    private var kind: SegmentationResult.Kind?
+    private var frames = 0
+    // Labels mode scratch, sized on the first label (one geometry per input).
+    private var gtLabels: [UInt8] = []
+    private var gtProbability: [Float] = []
+    private var gtIgnore: [UInt8] = []
+    private var imageNames: [String]?
+
+    public init(options: EvalOptions) throws {
+        self.options = options
+        guard options.every >= 1 else { throw PipelineError.usage("--every must be at least 1, got \(options.every)") }
+        if let n = options.maxFrames, n < 1 { throw PipelineError.usage("--frames must be at least 1, got \(n)") }
+        guard !options.inputs.isEmpty else { throw PipelineError.usage("no input; pass --input VIDEO|DIR|GLOB") }
+        if options.labelsDirectory != nil {
+            guard (1...2).contains(options.runs.count) else {
+                throw PipelineError.usage("with --labels, --compare takes one or two runs to score against the labels")
+            }
+            guard options.inputs.count == 1 else {
+                throw PipelineError.usage("--labels needs exactly one --input (label names follow that input's frames)")
+            }
+        } else {
+            guard options.runs.count == 2 else { throw PipelineError.usage("--compare takes exactly two runs, e.g. --compare fp32,int8") }
+        }
+    }
+
+    /// The stage for one run: SegmentationStage for float runs, the INT8 hook for int8.
+    static func makeStage(_ spec: EvalRunSpec, base: SegmentationOptions) throws -> PipelineStage {
+        let o = spec.options(base: base)
+        if spec == .int8 { return try Int8EvalHook.makeSegmentationStage(options: o) }
+        return SegmentationStage(options: o)
+    }
+
+    /// Reads every input, runs every stage, returns the report.
+    public func run() throws -> EvalReport {
+        let base = SegmentationOptions(name: options.model, threads: options.threads, threshold: options.threshold)
+        specs = options.runs
+        stages = try specs.map { try Self.makeStage($0, base: base) }
+        if let dir = options.labelsDirectory { try checkDirectory(dir) }
+        var prepared = false
+        inputs: for uri in options.inputs {
+            var so = SourceOptions()
+            so.pixelFormat = .rgb24
+            let source = try openSource(uri: uri, options: so)
+            defer { source.close() }
+            if !prepared {
+                for s in stages { try s.prepare(source: source.info) }
+                prepared = true
+            }
+            if options.labelsDirectory != nil { imageNames = Self.imageNames(uri) }
+            var index = 0
+            while let frame = try source.nextFrame() {
+                defer { index += 1; frame.buffer.recycle() }
+                if index % options.every != 0 { continue }
+                try evaluate(frame, index: index)
+                frames += 1
+                if let n = options.maxFrames, frames >= n { break inputs }
+            }
+        }
+        for s in stages { try s.finish() }
+        guard frames > 0 else { throw EvalError.noFrames(inputs: options.inputs) }
+        return report()
+    }
+
+    private func evaluate(_ frame: Frame, index: Int) throws {
+        var results: [SegmentationResult] = []
+        results.reserveCapacity(stages.count)
+        for s in stages {
+            var p = Packet(frame: frame)
+            try s.process(&p)
+            guard let r = p.segmentation else {
+                throw EvalError.incomparable(detail: "stage \(s.name) produced no segmentation")
+            }
+            results.append(r)
+        }
+        try setUp(results)
+        if let dir = options.labelsDirectory {
+            try loadLabel(dir: dir, frame: frame, index: index)
+            for (i, r) in results.enumerated() { accumulateAgainstLabels(i, r) }
+        } else {
+            let a = results[0], b = results[1]
+            if case .probability = a.kind {
+                a.sourceProbability.withUnsafeBufferPointer { pa in
+                    b.sourceProbability.withUnsafeBufferPointer { pb in _ = binary[0].add(reference: pa, candidate: pb) }
+                }
+            }
+            confusion[0].add(groundTruth: a.sourceLabels, prediction: b.sourceLabels)
+        }
+    }
+
+    /// On the first frame: checks the runs agree on the output kind and sizes the accumulators.
+    private func setUp(_ results: [SegmentationResult]) throws {
+        if let k = kind {
+            guard results.allSatisfy({ $0.kind == k }) else { throw EvalError.incomparable(detail: "output kind changed") }
+            return
+        }
+        let k = results[0].kind
+        for (i, r) in results.enumerated() where r.kind != k {
+            throw EvalError.incomparable(detail: "\(specs[0]) gives \(Self.describe(k)), \(specs[i]) gives \(Self.describe(r.kind))")
+        }
+        kind = k
+        let comparisons = options.labelsDirectory != nil ? results.count : 1
+        let expected = options.maxFrames ?? 4096
+        switch k {
+        case .probability:
+            // The 2-class matrix over thresholded masks: background 0, foreground 1.
+            confusion = Array(repeating: ConfusionMatrix(classCount: 2, ignoreLabel: 255), count: comparisons)
+            binary = (0 ..< comparisons).map { i in
+                let refT = options.labelsDirectory != nil ? Float(0.5) : results[0].threshold
+                let candT = options.labelsDirectory != nil ? results[i].threshold : results[1].threshold
+                return BinaryMaskAccumulator(threshold: refT, candidateThreshold: candT, expectedFrames: expected)
+            }
+        case .classes(let c):
+            confusion = Array(repeating: ConfusionMatrix(classCount: c, ignoreLabel: options.labelsDirectory != nil ? options.ignoreLabel : nil),
+                              count: comparisons)
+        }
+    }
+
+    private func accumulateAgainstLabels(_ i: Int, _ r: SegmentationResult) {
+        switch r.kind {
+        case .probability:
+            gtProbability.withUnsafeBufferPointer { g in
+                r.sourceProbability.withUnsafeBufferPointer { p in
+                    gtIgnore.withUnsafeBufferPointer { ig in _ = binary[i].add(reference: g, candidate: p, ignore: ig) }
+                }
+            }
+            // gtLabels holds 0/1/255 for mask models (see loadLabel).
+            confusion[i].add(groundTruth: gtLabels, prediction: r.sourceLabels)
+        case .classes:
+            confusion[i].add(groundTruth: gtLabels, prediction: r.sourceLabels)
+        }
+    }
+
+    // MARK: - Labels
+
+    private func checkDirectory(_ dir: String) throws {
+        var st = stat()
+        guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw EvalError.labelMissing(frame: 0, tried: [dir + " (not a directory)"])
+        }
+    }
+
+    /// Candidate label paths for frame `index`.
+    func labelPaths(dir: String, index: Int) -> [String] {
+        let d = dir.hasSuffix("/") ? dir : dir + "/"
+        var out: [String] = []
+        if let names = imageNames, index < names.count { out.append(d + Self.stem(names[index]) + ".png") }
+        var n = String(index)
+        while n.count < 6 { n = "0" + n }
+        out.append(d + n + ".png")
+        return out
+    }
+
+    private func loadLabel(dir: String, frame: Frame, index: Int) throws {
+        let tried = labelPaths(dir: dir, index: index)
+        guard let path = tried.first(where: Self.isFile) else { throw EvalError.labelMissing(frame: index, tried: tried) }
+        var so = SourceOptions()
+        so.pixelFormat = .gray8
+        so.maxFrames = 1
+        let src = try openSource(uri: path, options: so)
+        defer { src.close() }
+        guard let label = try src.nextFrame() else { throw EvalError.labelMismatch(path: path, detail: "no image decoded") }
+        defer { label.buffer.recycle() }
+        guard label.width == frame.width, label.height == frame.height else {
+            throw EvalError.labelMismatch(path: path, detail: "\(label.width)x\(label.height), the frame is \(frame.width)x\(frame.height)")
+        }
+        let n = frame.width * frame.height
+        if gtLabels.count != n {
+            gtLabels = [UInt8](repeating: 0, count: n)
+            gtProbability = [Float](repeating: 0, count: n)
+            gtIgnore = [UInt8](repeating: 0, count: n)
+        }
+        let src8 = label.buffer.bytes
+        let isMask: Bool
+        if case .probability = kind { isMask = true } else { isMask = false }
+        let ignore = options.ignoreLabel.map(Int.init) ?? -1
+        gtLabels.withUnsafeMutableBufferPointer { g in
+            gtProbability.withUnsafeMutableBufferPointer { p in
+                gtIgnore.withUnsafeMutableBufferPointer { ig in
+                    for i in 0 ..< n {
+                        let v = Int(src8[i])
+                        if !isMask { g[i] = src8[i]; continue }
+                        let skip = v == ignore
+                        ig[i] = skip ? 1 : 0
+                        p[i] = skip || v == 0 ? 0 : 1
+                        g[i] = skip ? 255 : (v == 0 ? 0 : 1)
+                    }
+                }
+            }
+        }
+    }
+
+    static func isFile(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
+    static func stem(_ name: String) -> String {
+        let base = name.split(separator: "/").last.map(String.init) ?? name
+        guard let dot = base.lastIndex(of: "."), dot != base.startIndex else { return base }
+        return String(base[..<dot])
+    }
+
+    /// The images an image-directory or glob input yields, in FFmpeg's glob
+    /// order (byte-wise sorted); nil for other inputs.
+    static func imageNames(_ uri: String) -> [String]? {
+        let known = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "ppm", "pgm"]
+        var pattern: String
+        var st = stat()
+        if uri.contains("*") || uri.contains("?") {
+            pattern = uri
+        } else if stat(uri, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+            // Same choice as the source: the first known extension readdir yields.
+            guard let d = opendir(uri) else { return nil }
+            var ext: String?
+            while ext == nil, let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+                let x = name.split(separator: ".").last.map { $0.lowercased() } ?? ""
+                if name.contains("."), known.contains(x) { ext = String(name.split(separator: ".").last!) }
+            }
+            closedir(d)
+            guard let ext else { return nil }
+            pattern = (uri.hasSuffix("/") ? uri : uri + "/") + "*." + ext
+        } else {
+            return nil
+        }
+        var g = glob_t()
+        defer { globfree(&g) }
+        guard glob(pattern, 0, nil, &g) == 0 else { return nil }
+        var names: [String] = []
+        for i in 0 ..< Int(g.gl_pathc) {
+            if let p = g.gl_pathv[i] { names.append(String(cString: p)) }
+        }
+        return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+
+    // MARK: - Report
+
+    static func describe(_ k: SegmentationResult.Kind) -> String {
+        switch k {
+        case .probability: return "a foreground mask"
+        case .classes(let c): return "\(c) classes"
+        }
+    }
+
+    private func classNames() -> [String]? {
+        if case .probability = kind { return ["background", "foreground"] }
+        return (stages.first as? SegmentationStage)?.decoder?.spec.labels
+    }
+
+    private func report() -> EvalReport {
+        let names = classNames()
+        let isMask: Bool
+        if case .probability = kind { isMask = true } else { isMask = false }
+        var comparisons: [EvalReport.Comparison] = []
+        for i in confusion.indices {
+            let reference = options.labelsDirectory != nil ? "labels" : specs[0].description
+            let candidate = options.labelsDirectory != nil ? specs[i].description : specs[1].description
+            comparisons.append(EvalReport.Comparison(reference: reference, candidate: candidate, kind: isMask ? "mask" : "classes",
+                                                     binary: isMask ? EvalReport.BinaryMetrics(binary[i]) : nil,
+                                                     classes: EvalReport.ClassMetrics(confusion[i], names: names)))
+        }
+        return EvalReport(model: options.model, modelPath: (stages.first as? SegmentationStage)?.modelPath,
+                          inputs: options.inputs, every: options.every, frames: frames,
+                          mode: options.labelsDirectory != nil ? "labels" : "compare", labels: options.labelsDirectory,
+                          comparisons: comparisons)
+    }
+}
