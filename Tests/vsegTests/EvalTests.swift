@@ -172,4 +172,38 @@ final class EvalTests: XCTestCase {
         XCTAssertEqual(b["perFrameIoU"] as? [Double], [1, 0, 1])
         XCTAssertEqual(try double(b, "meanIoU"), 2.0 / 3.0, accuracy: 1e-12)
     }
+
+    // A class model (the generated LR-ASPP fixture): labels all class 2 with an
+    // ignored band must give exactly the share of class-2 predictions that a
+    // run-vs-run comparison counts on the same frames.
+    func testClassModelAgainstLabelsMatchesItsOwnPredictions() throws {
+        let video = try Harness.requireSample("carphone_pristine.mp4")
+        let model = Harness.root.appendingPathComponent(".fixtures/onnx/lraspp.onnx").path
+        guard FileManager.default.fileExists(atPath: model) else { throw XCTSkip("\(model) missing; generate the ONNX fixtures") }
+        let dir = try Harness.scratch("eval-class-labels")
+        for i in 0 ..< 2 { try writeLabel(dir.appendingPathComponent(String(format: "%06d.png", i)).path, value: 2, ignoreRows: 10) }
+        let labelled = try evalJSON(["--model", model, "--input", video, "--frames", "2", "--labels", dir.path, "--threads", "1"])
+        let c = try XCTUnwrap(comparisons(labelled).first)
+        XCTAssertEqual(c["kind"] as? String, "classes")
+        XCTAssertNil(c["binary"])
+        let classes = try XCTUnwrap(c["classes"] as? [String: Any])
+        let counted = 2 * (height - 10) * width
+        XCTAssertEqual(classes["pixels"] as? Int, counted)
+        XCTAssertEqual(classes["ignoredPixels"] as? Int, 2 * 10 * width)
+        let two = try perClass(classes, 2)
+        XCTAssertEqual(two["referencePixels"] as? Int, counted)
+        let predictedTwo = try XCTUnwrap(two["candidatePixels"] as? Int)
+        XCTAssertEqual(try double(classes, "pixelAccuracy"), Double(predictedTwo) / Double(counted), accuracy: 1e-12)
+        XCTAssertEqual(try double(two, "iou"), Double(predictedTwo) / Double(counted), accuracy: 1e-12)
+
+        // The same frames run against themselves: class-2 pixels over the whole frame
+        // are at least those outside the ignored band.
+        let selfRun = try evalJSON(["--model", model, "--input", video, "--frames", "2", "--compare", "fp32,fp32", "--threads", "1"])
+        let sc = try XCTUnwrap(try comparisons(selfRun).first?["classes"] as? [String: Any])
+        XCTAssertEqual(try double(sc, "meanIoU"), 1)
+        XCTAssertEqual(sc["pixels"] as? Int, 2 * height * width)
+        let allTwo = (try? perClass(sc, 2)["referencePixels"] as? Int) ?? 0
+        XCTAssertGreaterThanOrEqual(allTwo, predictedTwo)
+        XCTAssertLessThanOrEqual(allTwo - predictedTwo, 2 * 10 * width)
+    }
 }
