@@ -206,4 +206,29 @@ final class EvalTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(allTwo, predictedTwo)
         XCTAssertLessThanOrEqual(allTwo - predictedTwo, 2 * 10 * width)
     }
+
+    func testHelpAndJSONFileWithTable() throws {
+        let root = try Harness.vseg(["--help"])
+        XCTAssertTrue(String(decoding: root.stdout, as: UTF8.self).contains("eval"), "root help lists eval")
+        let help = String(decoding: try Harness.vseg(["eval", "--help"]).stdout, as: UTF8.self)
+        for option in ["--model", "--input", "--every", "--frames", "--compare", "--labels", "--ignore-label", "--threshold", "--json", "--threads",
+                       "fp32", "int8", "model=PATH", "threshold=X", "%06d.png"] {
+            XCTAssertTrue(help.contains(option), "eval --help mentions \(option)")
+        }
+        let video = try Harness.requireSample("carphone_pristine.mp4")
+        let out = try Harness.scratch("eval-json").appendingPathComponent("report.json")
+        let r = try Harness.vseg(["eval", "--model", "selfie", "--input", video, "--frames", "2", "--compare", "fp32,threshold=0.7",
+                                  "--json", out.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let table = String(decoding: r.stdout, as: UTF8.self)
+        for s in ["threshold=0.7 vs fp32", "foreground IoU", "mean abs probability difference", "mIoU", "fwIoU", "pixel accuracy", "Dice"] {
+            XCTAssertTrue(table.contains(s), "table shows \(s):\n\(table)")
+        }
+        let obj = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as? [String: Any]
+        XCTAssertEqual(obj?["frames"] as? Int, 2)
+        let unwritable = try Harness.vseg(["eval", "--model", "selfie", "--input", video, "--frames", "1", "--compare", "fp32,fp32",
+                                           "--json", "/nonexistent-dir/r.json"])
+        XCTAssertEqual(unwritable.status, 5)
+        XCTAssertEqual(unwritable.errorLines.count, 1)
+    }
 }
