@@ -4,5 +4,8 @@ import ArgumentParser
 let commandList: [ParsableCommand.Type] = [
     RunCommand.self,
     ProbeCommand.self,
+    Inspect.self,
+    Infer.self,
+    Bench.self,
     Eval.self,
 ]
