@@ -7,13 +7,15 @@ public struct RunnerOptions: Sendable {
     public var maxFrames: Int?
     /// Queue depth between threads for file sources (backpressure, no drops).
     public var fileQueueCapacity: Int
-    /// Queue depth in front of each sink for live sources. Stage queues of a
-    /// live pipeline always hold one frame (flow limiting).
+    /// Queue depth in front of each sink for live sources: enough to absorb
+    /// the bursts a network source delivers after a stall or a reconnect
+    /// (about half a second at 30 fps) without letting latency grow beyond
+    /// that. Stage queues of a live pipeline always hold one frame (flow limiting).
     public var liveSinkQueueCapacity: Int
     /// Overrides `SourceInfo.isLive` (nil: trust the source).
     public var forceLive: Bool?
 
-    public init(maxFrames: Int? = nil, fileQueueCapacity: Int = 4, liveSinkQueueCapacity: Int = 4, forceLive: Bool? = nil) {
+    public init(maxFrames: Int? = nil, fileQueueCapacity: Int = 4, liveSinkQueueCapacity: Int = 16, forceLive: Bool? = nil) {
         self.maxFrames = maxFrames
         self.fileQueueCapacity = fileQueueCapacity
         self.liveSinkQueueCapacity = liveSinkQueueCapacity
