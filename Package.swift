@@ -47,6 +47,9 @@ let package = Package(
         .executableTarget(name: "KernelBench",
                           dependencies: ["VSegEngine", "VSegCore", "VSegKernelsAVX512", "VSegKernelsAVX2", "VSegKernelsPortable"],
                           path: "Benchmarks/kernels", exclude: ["check-isa-isolation.sh", "README.md"], swiftSettings: kernelRelease),
+        // INT8 kernel benchmark (not a test): swift build -c release --product Int8Bench
+        .executableTarget(name: "Int8Bench", dependencies: ["VSegEngine", "VSegCore", "CKernels"],
+                          path: "Benchmarks/int8_gemm", swiftSettings: kernelRelease),
 
         // Tests: one target per module
         .testTarget(name: "VSegCoreTests", dependencies: ["VSegCore"]),

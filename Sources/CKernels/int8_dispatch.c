@@ -13,6 +13,7 @@ typedef void (*q8_ukernel)(size_t mr, size_t nc, size_t taps, size_t kc, const u
                            const int64_t *offs, size_t a_stride, const uint8_t *zero,
                            const uint8_t *w, size_t panel_bytes, uint8_t *c, size_t c_stride,
                            const vseg_q8_output_params *p);
+#define VSEG_Q8_DW_MAX_TAPS 64
 typedef void (*q8_dwkernel)(const vseg_q8_dw_geometry *g, const uint8_t *input, const uint8_t *zero,
                             const uint8_t *packed, uint8_t *output, int32_t y_begin, int32_t y_end,
                             const vseg_q8_output_params *p);
@@ -29,6 +30,8 @@ void vseg_q8_ukernel_avx2(size_t, size_t, size_t, size_t, const uint8_t *, const
                           const vseg_q8_output_params *);
 void vseg_q8_dw_avx512(const vseg_q8_dw_geometry *, const uint8_t *, const uint8_t *, const uint8_t *,
                        uint8_t *, int32_t, int32_t, const vseg_q8_output_params *);
+void vseg_q8_dw_avx2(const vseg_q8_dw_geometry *, const uint8_t *, const uint8_t *, const uint8_t *,
+                     uint8_t *, int32_t, int32_t, const vseg_q8_output_params *);
 #endif
 #if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
 #define VSEG_Q8_HAVE_NEONDOT 1
@@ -134,12 +137,12 @@ void vseg_q8_pack_gemm(size_t n, size_t taps, size_t kc, const int8_t *weights, 
 }
 
 size_t vseg_q8_packed_dw_size(size_t channels, size_t taps) {
-    return ((channels + 15) / 16) * (128 + taps * 16);
+    return ((channels + 15) / 16) * (128 + taps * 64);
 }
 
 void vseg_q8_pack_dw(size_t channels, size_t taps, const int8_t *weights, const int32_t *bias,
                      const float *scale, int32_t zp_in, void *packed) {
-    const size_t blocks = (channels + 15) / 16, bb = 128 + taps * 16;
+    const size_t blocks = (channels + 15) / 16, bb = 128 + taps * 64;
     uint8_t *out = (uint8_t *)packed;
     memset(out, 0, blocks * bb);
     for (size_t b = 0; b < blocks; b++) {
@@ -152,7 +155,8 @@ void vseg_q8_pack_dw(size_t channels, size_t taps, const int8_t *weights, const 
             for (size_t t = 0; t < taps; t++) {
                 int8_t v = weights[t * channels + ch];
                 sum += v;
-                ((int8_t *)(blk + 128))[t * 16 + j] = v;
+                const int32_t wide = v; /* int32 lanes: vpdpbusd / vpmaddwd against zero-extended u8 */
+                memcpy(blk + 128 + (t * 16 + j) * 4, &wide, 4);
             }
             pbias[j] = (bias ? bias[ch] : 0) - zp_in * sum;
             pscale[j] = scale[ch];
@@ -213,7 +217,7 @@ static void dw_portable(const vseg_q8_dw_geometry *g, const uint8_t *input, cons
                         const uint8_t *packed, uint8_t *output, int32_t y_begin, int32_t y_end,
                         const vseg_q8_output_params *p) {
     const int32_t C = g->channels, taps = g->k_h * g->k_w;
-    const size_t bb = 128 + (size_t)taps * 16;
+    const size_t bb = 128 + (size_t)taps * 64;
     for (int32_t oy = y_begin; oy < y_end; oy++)
         for (int32_t ox = 0; ox < g->out_w; ox++) {
             uint8_t *out = output + ((size_t)oy * g->out_w + ox) * C;
@@ -227,7 +231,7 @@ static void dw_portable(const vseg_q8_dw_geometry *g, const uint8_t *input, cons
                         int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
                         const uint8_t *row = (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w)
                             ? zero : input + ((size_t)iy * g->in_w + ix) * C;
-                        acc += (int32_t)row[c] * ((const int8_t *)(blk + 128))[(ky * g->k_w + kx) * 16 + j];
+                        acc += (int32_t)row[c] * ((const int32_t *)(blk + 128))[(ky * g->k_w + kx) * 16 + j];
                     }
                 }
                 out[c] = requant_scalar(acc, ((const float *)(blk + 64))[j], p);
@@ -298,7 +302,11 @@ void vseg_q8_dwconv(int isa, const vseg_q8_dw_geometry *g, const uint8_t *input,
                     const vseg_q8_output_params *params) {
     q8_dwkernel k = dw_portable;
 #if defined(__x86_64__)
-    if (isa == VSEG_Q8_ISA_AVX512VNNI && vseg_q8_isa_supported(isa)) k = vseg_q8_dw_avx512;
+    /* the SIMD kernels keep one pointer per tap on the stack: up to 8x8 kernels */
+    if (g->k_h * g->k_w <= VSEG_Q8_DW_MAX_TAPS && vseg_q8_isa_supported(isa)) {
+        if (isa == VSEG_Q8_ISA_AVX512VNNI) k = vseg_q8_dw_avx512;
+        else if (isa == VSEG_Q8_ISA_AVX2 || isa == VSEG_Q8_ISA_AVXVNNI) k = vseg_q8_dw_avx2;
+    }
 #else
     (void)isa;
 #endif

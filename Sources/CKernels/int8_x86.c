@@ -95,41 +95,113 @@ T512 void vseg_q8_ukernel_avx512vnni(size_t mr, size_t nc, size_t taps, size_t k
     }
 }
 
-/* Depthwise, 16 channels per zmm. vpmaddwd on 32-bit lanes whose high halves are
- * 0 (u8 input) or sign (s8 weight) gives the exact product in one uop. */
+/* Tap row pointers of one output pixel (padding taps read the zero-point row). */
+static inline void dw_rows(const vseg_q8_dw_geometry *g, int32_t oy, int32_t ox, const uint8_t *input,
+                           const uint8_t *zero, const uint8_t **rows) {
+    int32_t t = 0;
+    for (int32_t ky = 0; ky < g->k_h; ky++) {
+        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
+        for (int32_t kx = 0; kx < g->k_w; kx++, t++) {
+            const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
+            rows[t] = (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w)
+                ? zero : input + ((size_t)iy * g->in_w + ix) * g->channels;
+        }
+    }
+}
+
+/* Depthwise, 16 channels per zmm, 64 per step. Inputs zero-extended to int32
+ * lanes ([a,0,0,0] bytes) against int32-packed weights: one vpdpbusd per 16
+ * products (the weight's sign-extension bytes meet zeros). At most 64 taps. */
+T512_INLINE __m512i dw512_requant(__m512i acc, const uint8_t *blk, __m512 lo, __m512 hi, __m512i zp) {
+    __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps((const float *)(blk + 64)));
+    y = _mm512_min_ps(_mm512_max_ps(y, lo), hi);
+    return _mm512_add_epi32(_mm512_cvtps_epi32(y), zp);
+}
+
 T512 void vseg_q8_dw_avx512(const vseg_q8_dw_geometry *g, const uint8_t *input, const uint8_t *zero,
                             const uint8_t *packed, uint8_t *output, int32_t y_begin, int32_t y_end,
                             const vseg_q8_output_params *p) {
     const int32_t C = g->channels, taps = g->k_h * g->k_w;
-    const size_t bb = 128 + (size_t)taps * 16;
+    const size_t bb = 128 + (size_t)taps * 64;
     const __m512 lo = _mm512_set1_ps((float)(p->qmin - p->zero_point));
     const __m512 hi = _mm512_set1_ps((float)(p->qmax - p->zero_point));
     const __m512i zp = _mm512_set1_epi32(p->zero_point);
+    const uint8_t *rows[64];
     for (int32_t oy = y_begin; oy < y_end; oy++)
         for (int32_t ox = 0; ox < g->out_w; ox++) {
             uint8_t *out = output + ((size_t)oy * g->out_w + ox) * C;
-            for (int32_t c0 = 0; c0 < C; c0 += 16) {
+            dw_rows(g, oy, ox, input, zero, rows);
+            int32_t c0 = 0;
+            for (; c0 + 64 <= C; c0 += 64) {
+                const uint8_t *blk = packed + (size_t)(c0 / 16) * bb;
+                __m512i acc[4];
+                for (int v = 0; v < 4; v++) acc[v] = _mm512_loadu_si512(blk + v * bb);
+                for (int32_t t = 0; t < taps; t++) {
+                    const uint8_t *row = rows[t] + c0;
+                    for (int v = 0; v < 4; v++) {
+                        const __m512i a = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(row + v * 16)));
+                        const __m512i w = _mm512_loadu_si512(blk + v * bb + 128 + t * 64);
+                        acc[v] = _mm512_dpbusd_epi32(acc[v], a, w);
+                    }
+                }
+                for (int v = 0; v < 4; v++)
+                    _mm_storeu_si128((__m128i *)(out + c0 + v * 16),
+                                     _mm512_cvtepi32_epi8(dw512_requant(acc[v], blk + v * bb, lo, hi, zp)));
+            }
+            for (; c0 < C; c0 += 16) {
                 const uint8_t *blk = packed + (size_t)(c0 / 16) * bb;
                 const int32_t cols = C - c0 < 16 ? C - c0 : 16;
                 const __mmask16 mask = (__mmask16)((1u << cols) - 1);
                 __m512i acc = _mm512_loadu_si512(blk);
-                const int8_t *wt = (const int8_t *)(blk + 128);
-                int32_t t = 0;
-                for (int32_t ky = 0; ky < g->k_h; ky++) {
-                    const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
-                    for (int32_t kx = 0; kx < g->k_w; kx++, t++) {
-                        const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
-                        const uint8_t *row = (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w)
-                            ? zero : input + ((size_t)iy * g->in_w + ix) * C;
-                        __m512i a = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, row + c0));
-                        __m512i wv = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(wt + t * 16)));
-                        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(a, wv));
-                    }
+                for (int32_t t = 0; t < taps; t++) {
+                    const __m512i a = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, rows[t] + c0));
+                    acc = _mm512_dpbusd_epi32(acc, a, _mm512_loadu_si512(blk + 128 + t * 64));
                 }
-                __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps((const float *)(blk + 64)));
-                y = _mm512_min_ps(_mm512_max_ps(y, lo), hi);
-                __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(y), zp);
-                _mm_mask_storeu_epi8(out + c0, mask, _mm512_cvtepi32_epi8(q));
+                _mm_mask_storeu_epi8(out + c0, mask, _mm512_cvtepi32_epi8(dw512_requant(acc, blk, lo, hi, zp)));
+            }
+        }
+}
+
+/* Depthwise on AVX2, 8 channels per ymm: vpmaddwd of zero-extended u8 lanes and
+ * int32 weights (exact: the high int16 halves of the inputs are 0). */
+TAVX2 void vseg_q8_dw_avx2(const vseg_q8_dw_geometry *g, const uint8_t *input, const uint8_t *zero,
+                           const uint8_t *packed, uint8_t *output, int32_t y_begin, int32_t y_end,
+                           const vseg_q8_output_params *p) {
+    const int32_t C = g->channels, taps = g->k_h * g->k_w;
+    const size_t bb = 128 + (size_t)taps * 64;
+    const __m256 lo = _mm256_set1_ps((float)(p->qmin - p->zero_point));
+    const __m256 hi = _mm256_set1_ps((float)(p->qmax - p->zero_point));
+    const __m256i zp = _mm256_set1_epi32(p->zero_point);
+    const uint8_t *rows[64];
+    for (int32_t oy = y_begin; oy < y_end; oy++)
+        for (int32_t ox = 0; ox < g->out_w; ox++) {
+            uint8_t *out = output + ((size_t)oy * g->out_w + ox) * C;
+            dw_rows(g, oy, ox, input, zero, rows);
+            for (int32_t c0 = 0; c0 < C; c0 += 8) {
+                const uint8_t *blk = packed + (size_t)(c0 / 16) * bb;
+                const int half = (c0 / 8) % 2;
+                const int32_t cols = C - c0 < 8 ? C - c0 : 8;
+                __m256i acc = _mm256_loadu_si256((const __m256i *)(blk + half * 32));
+                for (int32_t t = 0; t < taps; t++) {
+                    __m128i bytes;
+                    if (cols == 8) {
+                        bytes = _mm_loadl_epi64((const __m128i *)(rows[t] + c0));
+                    } else {
+                        uint8_t tmp[8] = {0};
+                        for (int32_t j = 0; j < cols; j++) tmp[j] = rows[t][c0 + j];
+                        bytes = _mm_loadl_epi64((const __m128i *)tmp);
+                    }
+                    const __m256i w = _mm256_loadu_si256((const __m256i *)(blk + 128 + t * 64 + half * 32));
+                    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_cvtepu8_epi32(bytes), w));
+                }
+                __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps((const float *)(blk + 64 + half * 32)));
+                y = _mm256_min_ps(_mm256_max_ps(y, lo), hi);
+                const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(y), zp);
+                __m128i x = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+                x = _mm_packus_epi16(x, x);
+                uint8_t tmp[16];
+                _mm_storeu_si128((__m128i *)tmp, x);
+                memcpy(out + c0, tmp, (size_t)cols);
             }
         }
 }

@@ -79,12 +79,14 @@ typedef struct {
 } vseg_q8_dw_geometry;
 
 /* Packed depthwise weights: per block of 16 channels: int32 bias[16] (minus
- * zp_in * sum of taps), float scale[16], then int8 w[taps][16]. */
+ * zp_in * sum of taps), float scale[16], then int32 w[taps][16] (int8 values
+ * widened so SIMD kernels multiply them against zero-extended u8 lanes). */
 size_t vseg_q8_packed_dw_size(size_t channels, size_t taps);
 /* weights: int8 [kH][kW][C]; bias int32 [C] or NULL; scale float [C]. */
 void vseg_q8_pack_dw(size_t channels, size_t taps, const int8_t *weights, const int32_t *bias,
                      const float *scale, int32_t zp_in, void *packed);
-/* Computes output rows [y_begin, y_end) of one image. `zero`: `channels` bytes of zp_in. */
+/* Computes output rows [y_begin, y_end) of one image. `zero`: `channels` bytes of zp_in.
+ * SIMD paths (AVX-512 VNNI; AVX2 also for AVX-VNNI) up to 64 taps, portable C otherwise. */
 void vseg_q8_dwconv(int isa, const vseg_q8_dw_geometry *g, const uint8_t *input, const uint8_t *zero,
                     const void *packed, uint8_t *output, int32_t y_begin, int32_t y_end,
                     const vseg_q8_output_params *params);

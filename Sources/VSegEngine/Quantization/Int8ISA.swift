@@ -19,6 +19,6 @@ public enum Int8ISA: Int32, Sendable, CaseIterable {
 
     public var name: String { String(cString: vseg_q8_isa_name(rawValue)) }
 
-    /// Whether the depthwise kernel has a SIMD path for this variant (otherwise portable C).
-    public var hasDepthwiseSIMD: Bool { self == .avx512VNNI }
+    /// Whether the depthwise kernel has a SIMD path for this variant (up to 64 taps; otherwise portable C).
+    public var hasDepthwiseSIMD: Bool { self == .avx512VNNI || self == .avxVNNI || self == .avx2 }
 }
