@@ -229,18 +229,26 @@ def measure(name, threads, args):
                 row[side + "_blocks"].append(block)
             except (SideFailed, subprocess.TimeoutExpired) as e:
                 failed[side] = str(e)
+    for side in failed:
+        row[side + "_error"] = failed[side]
+    if len(row["peer_blocks"]) != len(row["vseg_blocks"]):
+        row["unpaired"] = True
+    return summarize(row)
+
+
+def summarize(row):
+    """Fills a row's min-of-medians, ratio and pass/fail from its blocks."""
     for side in ("peer", "vseg"):
         blocks = row[side + "_blocks"]
         row[side + "_ms"] = min(b["median_ms"] for b in blocks) if blocks else None
         row[side + "_p90_ms"] = min(b["p90_ms"] for b in blocks) if blocks else None
         row[side + "_min_ms"] = min(b["min_ms"] for b in blocks) if blocks else None
-        if side in failed:
-            row[side + "_error"] = failed[side]
     if row["peer_ms"] and row["vseg_ms"]:
         row["ratio"] = row["vseg_ms"] / row["peer_ms"]
         # Ratio of each peer/vseg block pair, to show how much the noise moves it.
         pairs = [v["median_ms"] / p["median_ms"] for p, v in zip(row["peer_blocks"], row["vseg_blocks"])]
-        row["pair_ratio_range"] = [min(pairs), max(pairs)]
+        if pairs and not row.get("unpaired"):
+            row["pair_ratio_range"] = [min(pairs), max(pairs)]
     if row["vseg_blocks"]:
         row["vseg_isa"] = row["vseg_blocks"][0]["isa"]
     if row["target_max_ratio"] is not None and row.get("ratio") is not None:
@@ -299,6 +307,11 @@ def speedup_rows(rows):
     return out
 
 
+def short(path):
+    """`path` relative to the repository when it is inside it (for printed commands)."""
+    return os.path.relpath(path, ROOT) if os.path.isabs(path) and path.startswith(ROOT + os.sep) else path
+
+
 def print_profile(args, rows, top):
     cands = [r for r in rows if r.get("ratio") is not None]
     if not cands or top <= 0:
@@ -308,7 +321,7 @@ def print_profile(args, rows, top):
     extra = ["--profile"]
     cmd = vseg_cmd(args.vseg, path, worst["threads"], max(5, args.runs // 3), args.warmup, extra)
     print(f"\nworst ratio: {worst['model']} at {worst['threads']} thread(s) ({worst['ratio']:.2f}x); "
-          f"top {top} layers from: {' '.join(os.path.relpath(c, ROOT) if os.path.isabs(c) else c for c in cmd)}")
+          f"top {top} layers from: {' '.join(short(c) for c in cmd)}")
     try:
         r = run_vseg(args.vseg, path, worst["threads"], max(5, args.runs // 3), args.warmup, extra)
     except (SideFailed, subprocess.TimeoutExpired) as e:
@@ -328,6 +341,45 @@ def print_profile(args, rows, top):
             "top_layers": layers[:top], "by_op_us": by_op}
 
 
+def merge(paths, out):
+    docs = []
+    for p in paths:
+        try:
+            with open(p) as f:
+                docs.append(json.load(f))
+        except (OSError, json.JSONDecodeError) as e:
+            raise SystemExit(f"compare.py: cannot read {p}: {e}")
+    rows = {}
+    for d in docs:
+        print(f"{d['started_utc']}: load {' '.join(f'{x:.2f}' for x in d['load_average_start'])} -> "
+              f"{' '.join(f'{x:.2f}' for x in d['load_average_end'])}; vseg {d['versions'].get('vseg_commit')}; "
+              f"{d['command']}")
+        for r in d["rows"]:
+            key = (r["model"], r["threads"])
+            if key not in rows:
+                rows[key] = {k: r[k] for k in ("model", "file", "threads", "peer", "target_max_ratio")}
+                rows[key].update(peer_blocks=[], vseg_blocks=[])
+            m = rows[key]
+            # Per-pair ratios stay meaningful only if every run kept its blocks paired.
+            if len(r["peer_blocks"]) != len(r["vseg_blocks"]):
+                m["unpaired"] = True
+            m["peer_blocks"] += r["peer_blocks"]
+            m["vseg_blocks"] += r["vseg_blocks"]
+            for k in ("error", "peer_error", "vseg_error"):
+                if k in r:
+                    m[k] = r[k]
+    merged = [summarize(r) for r in rows.values()]
+    speedups = speedup_rows(merged)
+    print(f"\npooled {len(docs)} runs: min over all blocks of the block medians\n")
+    print_table(merged, speedups)
+    if out:
+        with open(out, "w") as f:
+            json.dump({"merged_from": [d["command"] for d in docs], "runs": docs, "rows": merged,
+                       "speedups": speedups}, f, indent=2)
+        print(f"wrote {out}")
+    return 0
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "_peer":
         return peer_main(sys.argv[2:])
@@ -342,7 +394,13 @@ def main():
     ap.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     ap.add_argument("--profile-top", type=int, default=10,
                     help="after the table, profile the worst-ratio row with `vseg bench --profile` (0: skip)")
+    ap.add_argument("--note", default="", help="free text stored with the results (e.g. how vseg was built)")
+    ap.add_argument("--merge", nargs="+", metavar="JSON",
+                    help="measure nothing: pool the blocks of earlier --json files (min-of-medians over all) "
+                         "and print the table")
     args = ap.parse_args()
+    if args.merge:
+        return merge(args.merge, args.json)
     try:
         threads = [int(t) for t in args.threads.split(",") if t.strip()]
     except ValueError:
@@ -358,8 +416,7 @@ def main():
     if not os.access(args.vseg, os.X_OK):
         ap.error(f"vseg binary {args.vseg} not found: build it with `swift build -c release` or pass --vseg")
 
-    command = " ".join([os.path.relpath(sys.executable, ROOT), os.path.relpath(os.path.abspath(__file__), ROOT)]
-                       + sys.argv[1:])
+    command = " ".join([short(sys.executable), short(os.path.abspath(__file__))] + sys.argv[1:])
     started = time.time()
     load_start = os.getloadavg()
     mach = machine_info()
@@ -367,6 +424,8 @@ def main():
           f"load average at start {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}")
     vers = versions()
     print(f"peers: LiteRT {vers['litert']} (XNNPACK), onnxruntime {vers['onnxruntime']}; vseg {vers['vseg_commit']}")
+    if args.note:
+        print(f"note: {args.note}")
     print(f"runs {args.runs} + warmup {args.warmup} per block, {args.rounds} block pairs, min-of-medians in ms\n")
 
     rows = []
@@ -386,7 +445,7 @@ def main():
     if args.json:
         doc = {"command": command, "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
                "machine": mach, "load_average_start": load_start, "load_average_end": load_end,
-               "versions": vers, "runs": args.runs, "warmup": args.warmup, "rounds": args.rounds,
+               "versions": vers, "note": args.note, "runs": args.runs, "warmup": args.warmup, "rounds": args.rounds,
                "statistic": "min over blocks of each block's median; ratio = vseg / peer",
                "rows": rows, "speedups": speedups, "profile_of_worst": profile}
         with open(args.json, "w") as f:
