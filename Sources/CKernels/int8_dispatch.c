@@ -176,8 +176,9 @@ static inline uint8_t requant_scalar(int32_t acc, float scale, const vseg_q8_out
     y = y > hi ? hi : y;
     /* |y| <= 255 < 2^22: adding 1.5 * 2^23 rounds to an integer, half to even. */
     const float magic = 12582912.0f;
-    volatile float r = y + magic; /* volatile: keep the rounding step, never re-associate */
-    return (uint8_t)((int32_t)(r - magic) + p->zero_point);
+    /* (y + magic) - magic is exact IEEE arithmetic; only -ffast-math (never used here) could fold it */
+    const float r = (y + magic) - magic;
+    return (uint8_t)((int32_t)r + p->zero_point);
 }
 
 static void ukernel_portable(size_t mr, size_t nc, size_t taps, size_t kc, const uint8_t *input,
@@ -218,23 +219,32 @@ static void dw_portable(const vseg_q8_dw_geometry *g, const uint8_t *input, cons
                         const vseg_q8_output_params *p) {
     const int32_t C = g->channels, taps = g->k_h * g->k_w;
     const size_t bb = 128 + (size_t)taps * 64;
+    const uint8_t *rows[VSEG_Q8_DW_MAX_TAPS];
     for (int32_t oy = y_begin; oy < y_end; oy++)
         for (int32_t ox = 0; ox < g->out_w; ox++) {
             uint8_t *out = output + ((size_t)oy * g->out_w + ox) * C;
-            for (int32_t c = 0; c < C; c++) {
-                const uint8_t *blk = packed + (size_t)(c / 16) * bb;
-                const int j = c % 16;
-                int32_t acc = ((const int32_t *)blk)[j];
-                for (int32_t ky = 0; ky < g->k_h; ky++) {
-                    int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
-                    for (int32_t kx = 0; kx < g->k_w; kx++) {
-                        int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
-                        const uint8_t *row = (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w)
+            for (int32_t c0 = 0; c0 < C; c0 += 16) {
+                const uint8_t *blk = packed + (size_t)(c0 / 16) * bb;
+                const int32_t cols = C - c0 < 16 ? C - c0 : 16;
+                int32_t acc[16];
+                memcpy(acc, blk, 64);
+                /* taps in chunks of VSEG_Q8_DW_MAX_TAPS: any kernel size works */
+                for (int32_t t0 = 0; t0 < taps; t0 += VSEG_Q8_DW_MAX_TAPS) {
+                    const int32_t tn = taps - t0 < VSEG_Q8_DW_MAX_TAPS ? taps - t0 : VSEG_Q8_DW_MAX_TAPS;
+                    for (int32_t i = 0; i < tn; i++) {
+                        const int32_t t = t0 + i, ky = t / g->k_w, kx = t % g->k_w;
+                        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
+                        const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
+                        rows[i] = (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w)
                             ? zero : input + ((size_t)iy * g->in_w + ix) * C;
-                        acc += (int32_t)row[c] * ((const int32_t *)(blk + 128))[(ky * g->k_w + kx) * 16 + j];
+                    }
+                    for (int32_t i = 0; i < tn; i++) {
+                        const uint8_t *r = rows[i] + c0;
+                        const int32_t *w = (const int32_t *)(blk + 128) + (t0 + i) * 16;
+                        for (int32_t j = 0; j < cols; j++) acc[j] += (int32_t)r[j] * w[j];
                     }
                 }
-                out[c] = requant_scalar(acc, ((const float *)(blk + 64))[j], p);
+                for (int32_t j = 0; j < cols; j++) out[c0 + j] = requant_scalar(acc[j], ((const float *)(blk + 64))[j], p);
             }
         }
 }

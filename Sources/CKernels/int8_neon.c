@@ -39,18 +39,20 @@ void vseg_q8_ukernel_neondot(size_t mr, size_t nc, size_t taps, size_t kc, const
                 a[i] = input + r * a_stride;
             }
         }
-        for (size_t k = 0; k <= kc4; k += 4) {
-            if (k == kc4 && !rem) break;
-            int8x16_t wv[4];
-            for (int v = 0; v < 4; v++) wv[v] = vld1q_s8(wk + v * 16);
-            wk += 64;
-            for (int r = 0; r < 4; r++) {
-                /* padded tail bytes become 0x80 (-128) but meet zero weights */
-                const uint32_t x = (k < kc4 ? load4(a[r] + k) : load_tail(a[r] + k, rem)) ^ flip;
-                const int8x16_t av = vreinterpretq_s8_u32(vdupq_n_u32(x));
-                for (int v = 0; v < 4; v++) acc[r][v] = vdotq_s32(acc[r][v], av, wv[v]);
-            }
-        }
+#define NEON_STEP(LOAD)                                                                  \
+    do {                                                                                 \
+        int8x16_t wv[4];                                                                 \
+        for (int v = 0; v < 4; v++) wv[v] = vld1q_s8(wk + v * 16);                       \
+        wk += 64;                                                                        \
+        for (int r = 0; r < 4; r++) {                                                    \
+            const int8x16_t av = vreinterpretq_s8_u32(vdupq_n_u32((LOAD) ^ flip));       \
+            for (int v = 0; v < 4; v++) acc[r][v] = vdotq_s32(acc[r][v], av, wv[v]);     \
+        }                                                                                \
+    } while (0)
+        for (size_t k = 0; k < kc4; k += 4) NEON_STEP(load4(a[r] + k));
+        /* padded tail bytes flip to 0x80 (-128) but meet zero weights */
+        if (rem) NEON_STEP(load_tail(a[r] + kc4, rem));
+#undef NEON_STEP
     }
     const float32x4_t lo = vdupq_n_f32((float)(p->qmin - p->zero_point));
     const float32x4_t hi = vdupq_n_f32((float)(p->qmax - p->zero_point));
