@@ -1,6 +1,6 @@
 import XCTest
 import VSegCore
-@testable import VSegVision
+import VSegVision
 
 /// Hand-computed cases for the segmentation, mask and keypoint metrics.
 final class MetricsTests: XCTestCase {
