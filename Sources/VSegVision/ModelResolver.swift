@@ -23,12 +23,13 @@ public struct ResolvedModel: Sendable, Equatable {
 }
 
 public enum ModelResolver {
-    /// Resolves a name or path. `environment` and `executablePath` are injectable for tests.
+    /// Resolves a name or path. `environment`, `localDirectory` and `executablePath` are injectable for tests.
     public static func resolve(_ nameOrPath: String,
                                environment: [String: String]? = nil,
+                               localDirectory: String = "./models",
                                executablePath: String? = nil) throws -> ResolvedModel {
         if let d = BuiltinModels.named(nameOrPath), let file = d.file {
-            let places = searchDirectories(environment: environment, executablePath: executablePath)
+            let places = searchDirectories(environment: environment, localDirectory: localDirectory, executablePath: executablePath)
             for dir in places {
                 let p = dir.hasSuffix("/") ? dir + file : dir + "/" + file
                 if fileExists(p) { return ResolvedModel(path: p, builtin: d, sidecarPath: nil) }
@@ -42,11 +43,12 @@ public enum ModelResolver {
     }
 
     /// The directories searched for built-in models, in order.
-    public static func searchDirectories(environment: [String: String]? = nil, executablePath: String? = nil) -> [String] {
+    public static func searchDirectories(environment: [String: String]? = nil, localDirectory: String = "./models",
+                                         executablePath: String? = nil) -> [String] {
         var dirs: [String] = []
         let envModels = environment.map { $0["VSEG_MODELS"] } ?? getenv("VSEG_MODELS").map { String(cString: $0) }
         if let e = envModels, !e.isEmpty { dirs.append(e) }
-        dirs.append("./models")
+        dirs.append(localDirectory)
         if let exe = executablePath ?? currentExecutable() {
             let dir = parent(exe)
             dirs.append(dir + "/../../models")

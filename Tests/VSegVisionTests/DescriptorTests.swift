@@ -71,9 +71,10 @@ final class DescriptorTests: XCTestCase {
         let r = try ModelResolver.resolve("selfie", environment: ["VSEG_MODELS": dir], executablePath: "/nowhere/bin/vseg")
         XCTAssertEqual(r.path, dir + "/selfie_segmentation.tflite")
         XCTAssertEqual(r.builtin?.name, "selfie_segmentation")
-        XCTAssertThrowsError(try ModelResolver.resolve("pose_detection", environment: ["VSEG_MODELS": dir], executablePath: "/nowhere/bin/vseg")) {
+        XCTAssertThrowsError(try ModelResolver.resolve("pose_detection", environment: ["VSEG_MODELS": dir],
+                                                       localDirectory: "/nowhere/models", executablePath: "/nowhere/bin/vseg")) {
             let m = "\($0)"
-            XCTAssertTrue(m.hasPrefix("model 'pose_detection' not found in \(dir), ./models, /nowhere/bin/../../models"), m)
+            XCTAssertTrue(m.hasPrefix("model 'pose_detection' not found in \(dir), /nowhere/models, /nowhere/bin/../../models"), m)
             XCTAssertTrue(m.contains("run scripts/setup"), m)
         }
         XCTAssertThrowsError(try ModelResolver.resolve("no_such_model", environment: [:])) {
