@@ -50,8 +50,8 @@ final class RuntimeSessionTests: XCTestCase {
 
     func testChainMatchesTwinAndFusesActivations() throws {
         let model = try Model(graph: chainGraph())
-        XCTAssertEqual(model.passReport?.activationsFused, 4)
-        XCTAssertEqual(model.graph.nodes.count, 7)  // 4 conv, add, sigmoid, reshape
+        XCTAssertEqual(model.passReport?.activationsFused, 5)  // 4 relu into convs, sigmoid into the add
+        XCTAssertEqual(model.graph.nodes.count, 6)  // 4 conv, add+sigmoid, reshape
         let fast = try Session(model: model, threads: 2)
         let ref = try Session(model: model, threads: 1, profile: false, referenceOps: true)
         fill(fast, seed: 1); fill(ref, seed: 1)
@@ -65,8 +65,8 @@ final class RuntimeSessionTests: XCTestCase {
         let model = try Model(graph: chainGraph())
         let s = try Session(model: model, threads: 1)
         let act = 16 * 16 * 8 * 4
-        // Without reuse: input + 4 convs + add + sigmoid = 7 buffers; the reshape output aliases the sigmoid's.
-        XCTAssertEqual(s.unsharedActivationBytes, 7 * act)
+        // Without reuse: input + 4 convs + add(+sigmoid) = 6 buffers; the reshape output aliases the add's.
+        XCTAssertEqual(s.unsharedActivationBytes, 6 * act)
         // The input lives across the whole chain (skip add), plus two ping-pong buffers.
         XCTAssertEqual(s.peakActivationBytes, 3 * act)
         // No two storages that are live at the same time overlap.
@@ -121,12 +121,13 @@ final class RuntimeSessionTests: XCTestCase {
         for threads in [1, 2] {
             let s = try Session(model: model, threads: threads, profile: threads == 2)
             fill(s, seed: 3)
-            try s.run()
+            for _ in 0 ..< 3 { try s.run() }
             let before = try mallinfo2()
             for _ in 0 ..< 50 { try s.run() }
             let after = try mallinfo2()
-            XCTAssertEqual(after.uordblks, before.uordblks, "run() allocated (threads \(threads))")
-            XCTAssertEqual(after.hblks, before.hblks)
+            // No growth (a concurrent free elsewhere in the process may lower it).
+            XCTAssertLessThanOrEqual(after.uordblks, before.uordblks, "run() allocated (threads \(threads))")
+            XCTAssertLessThanOrEqual(after.hblks, before.hblks)
         }
         // The probe detects an allocation that outlives the measured region.
         let before = try mallinfo2()

@@ -103,7 +103,9 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     fileprivate func workerLoop() {
-        var seen = generation.load(ordering: .acquiring)
+        // Start from the pool's initial generation, not the current one: a
+        // parallelFor published before this thread got scheduled must still be seen.
+        var seen = 0
         while true {
             var spins = 0
             while generation.load(ordering: .acquiring) == seen {
