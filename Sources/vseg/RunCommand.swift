@@ -22,11 +22,15 @@ struct RunCommand: ParsableCommand {
         latest frame per stage and count every drop. Ctrl-C stops the source, drains the \
         queues and finalizes every output (exit 130); a second Ctrl-C exits at once.
 
+        Without --model (and without a pipeline file) the person in the video is \
+        segmented with MediaPipe's selfie model and tinted in the output.
+
         Examples:
+          vseg run -i samples/carphone_pristine.mp4 -o out/carphone_overlay.mp4
           vseg run -i samples/bikes.mp4 --model none -o out/bikes.mp4
-          vseg run -i dashcam.mov --start 60 --duration 30 -o clip.mp4 --crf 20
-          vseg run -i udp://127.0.0.1:5600 -o rec.mp4 -o udp://10.0.0.2:5601
-          vseg run -i samples/bikes.mp4 -o frames.y4m -o png/
+          vseg run -i dashcam.mov --model none --start 60 --duration 30 -o clip.mp4 --crf 20
+          vseg run -i udp://127.0.0.1:5600 --model none -o rec.mp4 -o udp://10.0.0.2:5601
+          vseg run -i samples/bikes.mp4 --model none -o frames.y4m -o png/
           vseg run pipelines/transcode.yaml --set sinks.0.crf=18
         """
     )
@@ -37,7 +41,10 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var input: InputOptions
     @OptionGroup var output: OutputOptions
 
-    @Option(help: ArgumentHelp("Model: none (record/transcode), a built-in name, or a .tflite/.onnx path.", valueName: "none|name|path"))
+    /// The model `vseg run` uses when neither --model nor a pipeline file names one.
+    static let defaultModel = "selfie"
+
+    @Option(help: ArgumentHelp("Model: none (record/transcode), a built-in name, or a .tflite/.onnx path (default: selfie without a pipeline file).", valueName: "none|name|path"))
     var model: String?
 
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a pipeline key, e.g. --set sinks.0.crf=18 (repeatable).", valueName: "key.path=value"))
@@ -63,7 +70,9 @@ struct RunCommand: ParsableCommand {
         if let n = input.frames { c.source.options.maxFrames = n }
         if let s = input.start { c.source.options.start = s }
         if let d = input.duration { c.source.options.duration = d }
-        if let m = model { c.model.name = m }
+        // Without a pipeline file the main job is segmentation with the default model;
+        // a pipeline file decides for itself (a missing model block means none).
+        if let m = model { c.model.name = m } else if pipeline == nil { c.model.name = Self.defaultModel }
         if !output.output.isEmpty {
             let template = c.sinks.first?.options ?? SinkOptions()
             c.sinks = output.output.map { SinkConfig(uri: $0, options: template) }

@@ -18,13 +18,13 @@ final class BadInputTests: XCTestCase {
     private var out: String { (try? Harness.scratch("bad-out").appendingPathComponent("o.mp4").path) ?? "/tmp/o.mp4" }
 
     func testMissingFile() throws {
-        try expectFailure(["run", "-i", "/nonexistent/clip.mp4", "-o", out], code: 3, mentions: "/nonexistent/clip.mp4")
+        try expectFailure(["run", "--model", "none", "-i", "/nonexistent/clip.mp4", "-o", out], code: 3, mentions: "/nonexistent/clip.mp4")
     }
 
     func testZeroByteFile() throws {
         let f = try Harness.scratch("zero").appendingPathComponent("empty.mp4")
         FileManager.default.createFile(atPath: f.path, contents: Data())
-        try expectFailure(["run", "-i", f.path, "-o", out], code: 3, mentions: f.path)
+        try expectFailure(["run", "--model", "none", "-i", f.path, "-o", out], code: 3, mentions: f.path)
     }
 
     func testTruncatedHalfMP4() throws {
@@ -34,7 +34,7 @@ final class BadInputTests: XCTestCase {
         let f = dir.appendingPathComponent("half.mp4")
         try data.prefix(data.count / 2).write(to: f)
         let o = dir.appendingPathComponent("o.mp4").path
-        let r = try Harness.vseg(["run", "-i", f.path, "-o", o], timeout: 60)
+        let r = try Harness.vseg(["run", "--model", "none", "-i", f.path, "-o", o], timeout: 60)
         XCTAssertTrue(r.exitedNormally, r.stderr)
         XCTAssertEqual(r.status, 3, r.stderr)
         XCTAssertEqual(r.errorLines.count, 1, r.stderr)
@@ -48,37 +48,37 @@ final class BadInputTests: XCTestCase {
     func testTextFileNamedMP4() throws {
         let f = try Harness.scratch("text").appendingPathComponent("notes.mp4")
         try "these are not the frames you are looking for\n".write(to: f, atomically: true, encoding: .utf8)
-        try expectFailure(["run", "-i", f.path, "-o", out], code: 3, mentions: f.path)
+        try expectFailure(["run", "--model", "none", "-i", f.path, "-o", out], code: 3, mentions: f.path)
     }
 
     func testMissingVideoDevice() throws {
-        try expectFailure(["run", "-i", "/dev/video99", "-o", out], code: 3, mentions: "/dev/video99")
+        try expectFailure(["run", "--model", "none", "-i", "/dev/video99", "-o", out], code: 3, mentions: "/dev/video99")
         try expectFailure(["probe", "/dev/video99"], code: 3, mentions: "/dev/video99")
     }
 
     func testUnwritableOutputDirectory() throws {
         let input = try Harness.requireSample("carphone_pristine.mp4")
-        try expectFailure(["run", "-i", input, "-o", "/nonexistent-dir/out.mp4"], code: 5, mentions: "/nonexistent-dir/out.mp4")
+        try expectFailure(["run", "--model", "none", "-i", input, "-o", "/nonexistent-dir/out.mp4"], code: 5, mentions: "/nonexistent-dir/out.mp4")
         // A path through a regular file cannot be a directory, even for root.
-        try expectFailure(["run", "-i", input, "-o", "\(input)/out.mp4"], code: 5, mentions: "out.mp4")
+        try expectFailure(["run", "--model", "none", "-i", input, "-o", "\(input)/out.mp4"], code: 5, mentions: "out.mp4")
         if getuid() != 0 {
             let ro = try Harness.scratch("readonly")
             chmod(ro.path, 0o555)
             defer { chmod(ro.path, 0o755) }
-            try expectFailure(["run", "-i", input, "-o", ro.appendingPathComponent("o.mp4").path], code: 5, mentions: "o.mp4")
+            try expectFailure(["run", "--model", "none", "-i", input, "-o", ro.appendingPathComponent("o.mp4").path], code: 5, mentions: "o.mp4")
         }
     }
 
     func testUnknownOutputExtension() throws {
         let input = try Harness.requireSample("carphone_pristine.mp4")
         let o = try Harness.scratch("ext").appendingPathComponent("out.xyz").path
-        try expectFailure(["run", "-i", input, "-o", o], code: 5, mentions: "out.xyz")
+        try expectFailure(["run", "--model", "none", "-i", input, "-o", o], code: 5, mentions: "out.xyz")
     }
 
     func testUDPWithNoSenderTimesOut() throws {
         let port = Harness.freePort()
         let start = Date()
-        try expectFailure(["run", "-i", "udp://127.0.0.1:\(port)", "-o", out, "--set", "source.openTimeout=2"],
+        try expectFailure(["run", "--model", "none", "-i", "udp://127.0.0.1:\(port)", "-o", out, "--set", "source.openTimeout=2"],
                           code: 3, mentions: "udp://127.0.0.1:\(port)", timeout: 30)
         XCTAssertLessThan(Date().timeIntervalSince(start), 20, "the open timeout bounds the wait")
     }

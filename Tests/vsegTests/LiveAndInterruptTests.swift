@@ -14,7 +14,7 @@ final class LiveAndInterruptTests: XCTestCase {
         let bin = try Harness.requireBinary()
         let port = Harness.freePort()
         let out = try Harness.scratch("udp").appendingPathComponent("live.mp4").path
-        let vseg = try Harness.Running(bin, ["run", "-i", "udp://127.0.0.1:\(port)", "-o", out, "--preset", "ultrafast",
+        let vseg = try Harness.Running(bin, ["run", "--model", "none", "-i", "udp://127.0.0.1:\(port)", "-o", out, "--preset", "ultrafast",
                                              "--set", "source.openTimeout=15", "--set", "source.readTimeout=1",
                                              "--set", "source.reconnectAttempts=20"])
         usleep(300_000)
@@ -48,7 +48,7 @@ final class LiveAndInterruptTests: XCTestCase {
         let bin = try Harness.requireBinary()
         let out = try Harness.scratch("sigint").appendingPathComponent("cut.mp4").path
         // An endless-enough synthetic source at 720p with a slow preset, so the run is mid-way at 1.5 s.
-        let vseg = try Harness.Running(bin, ["run", "-i", "pattern:1280x720@30", "-o", out, "--preset", "medium",
+        let vseg = try Harness.Running(bin, ["run", "--model", "none", "-i", "pattern:1280x720@30", "-o", out, "--preset", "medium",
                                              "--frames", "100000"])
         usleep(1_500_000)
         vseg.signal(SIGINT)
@@ -66,7 +66,7 @@ final class LiveAndInterruptTests: XCTestCase {
     func testSIGTERMAlsoFinalizes() throws {
         let bin = try Harness.requireBinary()
         let out = try Harness.scratch("sigterm").appendingPathComponent("cut.mkv").path
-        let vseg = try Harness.Running(bin, ["run", "-i", "pattern:640x480@30", "-o", out, "--frames", "100000", "--preset", "slow"])
+        let vseg = try Harness.Running(bin, ["run", "--model", "none", "-i", "pattern:640x480@30", "-o", out, "--frames", "100000", "--preset", "slow"])
         usleep(1_000_000)
         vseg.signal(SIGTERM)
         let r = vseg.wait(timeout: 60)

@@ -25,10 +25,29 @@ final class TranscodeTests: XCTestCase {
         }
     }
 
+    /// Issue 3's main command: without --model, `vseg run` segments with the default model,
+    /// so the output differs from a plain transcode where the person is (and only a little elsewhere).
+    func testDefaultRunSegmentsWithSelfieModel() throws {
+        let input = try Harness.requireSample("carphone_pristine.mp4")
+        let dir = try Harness.scratch("default-model")
+        let seg = dir.appendingPathComponent("seg.y4m").path, plain = dir.appendingPathComponent("plain.y4m").path
+        let r1 = try Harness.vseg(["run", "--input", input, "--output", seg, "--frames", "20", "--quiet"])
+        XCTAssertEqual(r1.status, 0, r1.stderr)
+        let r2 = try Harness.vseg(["run", "--model", "none", "--input", input, "--output", plain, "--frames", "20", "--quiet"])
+        XCTAssertEqual(r2.status, 0, r2.stderr)
+        let a = try Harness.decode(seg, pixFmt: "rgb24"), b = try Harness.decode(plain, pixFmt: "rgb24")
+        XCTAssertEqual(a.count, 20 * 176 * 144 * 3)
+        XCTAssertEqual(a.count, b.count)
+        // The tint must cover a real share of the frame (the person), not a few pixels, and not everything.
+        let d = Diff(a, b)
+        XCTAssertGreaterThan(d.fractionOver(12), 0.05, "default run left the frames almost untouched")
+        XCTAssertLessThan(d.fractionOver(12), 0.9, "default run changed nearly every pixel")
+    }
+
     func testY4MMatchesFFmpegDecodeWithinRounding() throws {
         let input = try Harness.requireSample("bikes.mp4")
         let out = try Harness.scratch("y4m").appendingPathComponent("b.y4m").path
-        let r = try Harness.vseg(["run", "--input", input, "--output", out, "--quiet"])
+        let r = try Harness.vseg(["run", "--model", "none", "--input", input, "--output", out, "--quiet"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stderr, "", "--quiet prints nothing on success")
         // Compare in the source's own YUV 4:2:0 so only the RGB round trip differs.
@@ -45,7 +64,7 @@ final class TranscodeTests: XCTestCase {
     func testPNGDirectoryMatchesFFmpegDecodeWithinRounding() throws {
         let input = try Harness.requireSample("bikes.mp4")
         let dir = try Harness.scratch("png").appendingPathComponent("frames/").path + "/"
-        let r = try Harness.vseg(["run", "--input", input, "--output", dir])
+        let r = try Harness.vseg(["run", "--model", "none", "--input", input, "--output", dir])
         XCTAssertEqual(r.status, 0, r.stderr)
         let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".png") }.sorted()
         XCTAssertEqual(files.count, 250)
@@ -63,11 +82,11 @@ final class TranscodeTests: XCTestCase {
         let input = try Harness.requireSample("bikes.mp4")
         let dir = try Harness.scratch("trim")
         let a = dir.appendingPathComponent("a.mp4").path
-        var r = try Harness.vseg(["run", "-i", input, "-o", a, "--frames", "40"])
+        var r = try Harness.vseg(["run", "--model", "none", "-i", input, "-o", a, "--frames", "40"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try Harness.probe(a).frames, 40)
         let b = dir.appendingPathComponent("b.mkv").path
-        r = try Harness.vseg(["run", "-i", input, "-o", b, "--start", "4", "--duration", "2"])
+        r = try Harness.vseg(["run", "--model", "none", "-i", input, "-o", b, "--start", "4", "--duration", "2"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try Harness.probe(b).frames, 50, "2 s at 25 fps")
     }
@@ -84,7 +103,7 @@ final class TranscodeTests: XCTestCase {
         let input = try Harness.requireSample("carphone_pristine.mp4")
         let dir = try Harness.scratch("two")
         let a = dir.appendingPathComponent("a.mp4").path, b = dir.appendingPathComponent("b.y4m").path
-        let r = try Harness.vseg(["run", "-i", input, "-o", a, "-o", b, "--stats"])
+        let r = try Harness.vseg(["run", "--model", "none", "-i", input, "-o", a, "-o", b, "--stats"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.summary?.contains("120/120 written") == true, r.stderr)
         XCTAssertTrue(r.stderr.contains("sink:\(a)"), "--stats prints per-sink lines")
