@@ -63,15 +63,18 @@ for n in [64, 128, 256] {
         cases.append(conv("gemm M4096 N\(n) K\(k)", hw: 64, inC: k, outC: n, k: 1, stride: 1))
     }
 }
-// Layers shaped like pose_landmark_full at its 256x256 input (BlazePose-style stages).
+// pose_landmark_full layers at its 256x256 input (the same shapes as Benchmarks/kernels, for an FP32 peer).
 cases += [
-    conv("pose conv3x3/2 3->24 @256", hw: 256, inC: 3, outC: 24, k: 3, stride: 2),
-    conv("pose pw 24->96 @128", hw: 128, inC: 24, outC: 96, k: 1, stride: 1),
-    conv("pose dw3x3 96 @128", hw: 128, inC: 96, outC: 96, k: 3, stride: 1, depthwise: true),
-    conv("pose dw5x5/2 96 @128", hw: 128, inC: 96, outC: 96, k: 5, stride: 2, depthwise: true),
-    conv("pose pw 96->48 @64", hw: 64, inC: 96, outC: 48, k: 1, stride: 1),
-    conv("pose pw 192->288 @16", hw: 16, inC: 192, outC: 288, k: 1, stride: 1),
-    conv("pose conv3x3 96->96 @32", hw: 32, inC: 96, outC: 96, k: 3, stride: 1),
+    conv("pose conv 3x3 s2 256x256x3 -> 24", hw: 256, inC: 3, outC: 24, k: 3, stride: 2),
+    conv("pose conv 1x1 16x16x88 -> 528", hw: 16, inC: 88, outC: 528, k: 1, stride: 1),
+    conv("pose conv 1x1 8x8x864 -> 144", hw: 8, inC: 864, outC: 144, k: 1, stride: 1),
+    conv("pose conv 1x1 64x64x24 -> 144", hw: 64, inC: 24, outC: 144, k: 1, stride: 1),
+    conv("pose conv 1x1 128x128x16 -> 64", hw: 128, inC: 16, outC: 64, k: 1, stride: 1),
+    conv("pose conv 1x1 64x64x144 -> 24", hw: 64, inC: 144, outC: 24, k: 1, stride: 1),
+    conv("pose dw 3x3 s1 256x256x8", hw: 256, inC: 8, outC: 8, k: 3, stride: 1, depthwise: true),
+    conv("pose dw 3x3 s1 64x64x144", hw: 64, inC: 144, outC: 144, k: 3, stride: 1, depthwise: true),
+    conv("pose dw 5x5 s1 16x16x528", hw: 16, inC: 528, outC: 528, k: 5, stride: 1, depthwise: true),
+    conv("pose dw 5x5 s2 64x64x144", hw: 64, inC: 144, outC: 144, k: 5, stride: 2, depthwise: true),
 ]
 
 let env = ProcessInfo.processInfo.environment
@@ -88,7 +91,7 @@ func nextByte() -> UInt8 {
 }
 
 print("INT8 kernels, GOP/s (best of 25 batches; machine shared). Variants: \(isas.map(\.name).joined(separator: ", "))")
-print("case".padding(toLength: 30, withPad: " ", startingAt: 0) + isas.map { "\($0.name) 1T / 2T".padding(toLength: 24, withPad: " ", startingAt: 0) }.joined())
+print("case".padding(toLength: 36, withPad: " ", startingAt: 0) + isas.map { "\($0.name) 1T / 2T".padding(toLength: 24, withPad: " ", startingAt: 0) }.joined())
 for c in cases where filter.map({ c.name.contains($0) }) ?? true {
     let g = c.g
     let input = (0..<(g.inH * g.inW * g.inC)).map { _ in nextByte() }
@@ -96,7 +99,7 @@ for c in cases where filter.map({ c.name.contains($0) }) ?? true {
     let weights = (0..<wCount).map { _ in Int8(truncatingIfNeeded: nextByte()) }
     let bias = [Int32](repeating: 100, count: g.outC), scales = [Float](repeating: 1e-3, count: g.outC)
     var output = [UInt8](repeating: 0, count: g.outH * g.outW * g.outC)
-    var line = c.name.padding(toLength: 30, withPad: " ", startingAt: 0)
+    var line = c.name.padding(toLength: 36, withPad: " ", startingAt: 0)
     for isa in isas {
         let p = c.depthwise
             ? Int8ConvKernels.packDepthwise(g, weights: weights, bias: bias, scales: scales, inputZeroPoint: 3,

@@ -95,14 +95,30 @@ T512 void vseg_q8_ukernel_avx512vnni(size_t mr, size_t nc, size_t taps, size_t k
     }
 }
 
-/* Tap row pointers of one output pixel (padding taps read the zero-point row). */
+/* Byte offset of every tap from the window's top-left input pixel. */
+static inline void dw_tap_offsets(const vseg_q8_dw_geometry *g, ptrdiff_t *toff) {
+    for (int32_t ky = 0, t = 0; ky < g->k_h; ky++)
+        for (int32_t kx = 0; kx < g->k_w; kx++, t++)
+            toff[t] = ((ptrdiff_t)ky * g->dilation_h * g->in_w + (ptrdiff_t)kx * g->dilation_w) * g->channels;
+}
+
+/* Tap row pointers of one output pixel (padding taps read the zero-point row);
+ * windows fully inside the image take the precomputed offsets. */
 static inline void dw_rows(const vseg_q8_dw_geometry *g, int32_t oy, int32_t ox, const uint8_t *input,
-                           const uint8_t *zero, const uint8_t **rows) {
+                           const uint8_t *zero, const ptrdiff_t *toff, const uint8_t **rows) {
+    const int32_t iy0 = oy * g->stride_h - g->pad_top, ix0 = ox * g->stride_w - g->pad_left;
+    const int32_t taps = g->k_h * g->k_w;
+    if (iy0 >= 0 && iy0 + (g->k_h - 1) * g->dilation_h < g->in_h && ix0 >= 0
+        && ix0 + (g->k_w - 1) * g->dilation_w < g->in_w) {
+        const uint8_t *base = input + ((size_t)iy0 * g->in_w + ix0) * g->channels;
+        for (int32_t t = 0; t < taps; t++) rows[t] = base + toff[t];
+        return;
+    }
     int32_t t = 0;
     for (int32_t ky = 0; ky < g->k_h; ky++) {
-        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dilation_h;
+        const int32_t iy = iy0 + ky * g->dilation_h;
         for (int32_t kx = 0; kx < g->k_w; kx++, t++) {
-            const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dilation_w;
+            const int32_t ix = ix0 + kx * g->dilation_w;
             rows[t] = (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w)
                 ? zero : input + ((size_t)iy * g->in_w + ix) * g->channels;
         }
@@ -127,10 +143,12 @@ T512 void vseg_q8_dw_avx512(const vseg_q8_dw_geometry *g, const uint8_t *input, 
     const __m512 hi = _mm512_set1_ps((float)(p->qmax - p->zero_point));
     const __m512i zp = _mm512_set1_epi32(p->zero_point);
     const uint8_t *rows[64];
+    ptrdiff_t toff[64];
+    dw_tap_offsets(g, toff);
     for (int32_t oy = y_begin; oy < y_end; oy++)
         for (int32_t ox = 0; ox < g->out_w; ox++) {
             uint8_t *out = output + ((size_t)oy * g->out_w + ox) * C;
-            dw_rows(g, oy, ox, input, zero, rows);
+            dw_rows(g, oy, ox, input, zero, toff, rows);
             int32_t c0 = 0;
             for (; c0 + 64 <= C; c0 += 64) {
                 const uint8_t *blk = packed + (size_t)(c0 / 16) * bb;
@@ -173,10 +191,12 @@ TAVX2 void vseg_q8_dw_avx2(const vseg_q8_dw_geometry *g, const uint8_t *input, c
     const __m256 hi = _mm256_set1_ps((float)(p->qmax - p->zero_point));
     const __m256i zp = _mm256_set1_epi32(p->zero_point);
     const uint8_t *rows[64];
+    ptrdiff_t toff[64];
+    dw_tap_offsets(g, toff);
     for (int32_t oy = y_begin; oy < y_end; oy++)
         for (int32_t ox = 0; ox < g->out_w; ox++) {
             uint8_t *out = output + ((size_t)oy * g->out_w + ox) * C;
-            dw_rows(g, oy, ox, input, zero, rows);
+            dw_rows(g, oy, ox, input, zero, toff, rows);
             for (int32_t c0 = 0; c0 < C; c0 += 8) {
                 const uint8_t *blk = packed + (size_t)(c0 / 16) * bb;
                 const int half = (c0 / 8) % 2;
