@@ -145,10 +145,16 @@ def last_line(text):
     return lines[-1] if lines else "(no output)"
 
 
+TIMEOUT_S = 300.0
+
+
 def run_peer(peer, model, threads, runs, warmup):
     cmd = [sys.executable, os.path.abspath(__file__), "_peer", "--peer", peer, "--model", model,
            "--threads", str(threads), "--runs", str(runs), "--warmup", str(warmup)]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise SideFailed(f"{peer} did not finish within {TIMEOUT_S:.0f} s (hung?)")
     if p.returncode != 0:
         raise SideFailed(f"{peer} exited {p.returncode}: {last_line(p.stderr or p.stdout)}")
     return json.loads(last_line(p.stdout))
@@ -161,7 +167,10 @@ def vseg_cmd(vseg, model, threads, runs, warmup, extra=()):
 
 def run_vseg(vseg, model, threads, runs, warmup, extra=()):
     cmd = vseg_cmd(vseg, model, threads, runs, warmup, extra)
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise SideFailed(f"vseg did not finish within {TIMEOUT_S:.0f} s (hung?): {' '.join(short(c) for c in cmd)}")
     if p.returncode != 0:
         raise SideFailed(f"vseg exited {p.returncode}: {(p.stderr or p.stdout).strip()}")
     try:
@@ -227,7 +236,7 @@ def measure(name, threads, args):
                 block = sides[side]()
                 block.pop("layers", None)
                 row[side + "_blocks"].append(block)
-            except (SideFailed, subprocess.TimeoutExpired) as e:
+            except SideFailed as e:
                 failed[side] = str(e)
     for side in failed:
         row[side + "_error"] = failed[side]
@@ -324,7 +333,7 @@ def print_profile(args, rows, top):
           f"top {top} layers from: {' '.join(short(c) for c in cmd)}")
     try:
         r = run_vseg(args.vseg, path, worst["threads"], max(5, args.runs // 3), args.warmup, extra)
-    except (SideFailed, subprocess.TimeoutExpired) as e:
+    except SideFailed as e:
         print(f"  profile failed: {e}")
         return {"model": worst["model"], "threads": worst["threads"], "error": str(e)}
     layers = r.get("layers") or []
@@ -381,6 +390,7 @@ def merge(paths, out):
 
 
 def main():
+    global TIMEOUT_S
     if len(sys.argv) > 1 and sys.argv[1] == "_peer":
         return peer_main(sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -394,6 +404,8 @@ def main():
     ap.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     ap.add_argument("--profile-top", type=int, default=10,
                     help="after the table, profile the worst-ratio row with `vseg bench --profile` (0: skip)")
+    ap.add_argument("--timeout", type=float, default=TIMEOUT_S,
+                    help=f"seconds one block may take before it counts as hung (default {TIMEOUT_S:.0f})")
     ap.add_argument("--note", default="", help="free text stored with the results (e.g. how vseg was built)")
     ap.add_argument("--merge", nargs="+", metavar="JSON",
                     help="measure nothing: pool the blocks of earlier --json files (min-of-medians over all) "
@@ -401,6 +413,7 @@ def main():
     args = ap.parse_args()
     if args.merge:
         return merge(args.merge, args.json)
+    TIMEOUT_S = args.timeout
     try:
         threads = [int(t) for t in args.threads.split(",") if t.strip()]
     except ValueError:
