@@ -162,11 +162,11 @@ enum DivFn: BinaryFn {
 }
 enum MaxFn: BinaryFn {
     @inline(__always) static func s(_ x: Float, _ y: Float) -> Float { Swift.max(x, y) }
-    @inline(__always) static func v(_ x: F16, _ y: F16) -> F16 { pointwiseMax(x, y) }
+    @inline(__always) static func v(_ x: F16, _ y: F16) -> F16 { var r = x; r.replace(with: y, where: y .> x); return r }
 }
 enum MinFn: BinaryFn {
     @inline(__always) static func s(_ x: Float, _ y: Float) -> Float { Swift.min(x, y) }
-    @inline(__always) static func v(_ x: F16, _ y: F16) -> F16 { pointwiseMin(x, y) }
+    @inline(__always) static func v(_ x: F16, _ y: F16) -> F16 { var r = x; r.replace(with: y, where: y .< x); return r }
 }
 
 /// out[i] = f(a[i*sa], b[i*sb]) with sa, sb in {0, 1}.

@@ -21,7 +21,7 @@ enum PReluOp: OpDefinition {
 
     enum PReluFn: BinaryFn {
         @inline(__always) static func s(_ x: Float, _ y: Float) -> Float { x < 0 ? x * y : x }
-        @inline(__always) static func v(_ x: F16, _ y: F16) -> F16 { x.replacing(with: x * y, where: x .< 0) }
+        @inline(__always) static func v(_ x: F16, _ y: F16) -> F16 { var r = x; r.replace(with: x * y, where: x .< 0); return r }
     }
 
     final class Fast: PreparedOp {
