@@ -1,6 +1,9 @@
 import ArgumentParser
 import VSegCore
 import VSegEngine
+import VSegMedia
+import VSegVision
+import VSegPipeline
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,19 +12,24 @@ import Glibc
 struct Infer: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "infer",
-        abstract: "Run a model once on .npy inputs and write every output as float32 .npy.",
+        abstract: "Run a model once on a .npy tensor or an image and write every output as float32 .npy.",
         discussion: """
         Inputs and outputs use the model file's own layout: NHWC for TFLite, NCHW for \
         ONNX. Outputs are written as out0.npy, out1.npy, ... in the model's output order; \
         integer outputs (e.g. ArgMax) are converted to float32. Give one --input per \
         model input, in order. An input whose H/W differs from the model's re-plans the \
-        model for that size. Image files are not accepted yet: convert them to .npy.
+        model for that size.
+
+        An image (PNG, JPEG, BMP, ... or a video, whose first frame is used) is decoded, \
+        resized and normalized the way the model's descriptor says (built-in MediaPipe \
+        models, a sidecar MODEL.vseg.yaml, or RGB in [0, 1] stretched to the model's \
+        size) and written as input0.npy next to the outputs, so the run can be repeated.
         """)
 
     @Option(help: ArgumentHelp("Model file (.tflite or .onnx).", valueName: "path"))
     var model: String
 
-    @Option(help: ArgumentHelp("Input tensor as .npy (repeat for several inputs).", valueName: "file.npy"))
+    @Option(help: ArgumentHelp("Input tensor as .npy (repeat for several inputs), or one image.", valueName: "file.npy|image"))
     var input: [String] = []
 
     @Option(name: .customLong("output-dir"), help: ArgumentHelp("Directory for out<i>.npy (created if missing).", valueName: "dir"))
@@ -33,14 +41,22 @@ struct Infer: ParsableCommand {
     func validate() throws {
         if input.isEmpty { throw ValidationError("--input is required (a .npy file per model input)") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1, got \(t)") }
-        for i in input where !i.lowercased().hasSuffix(".npy") {
-            throw ValidationError("--input \(i): only .npy inputs are supported; convert images to a float32 .npy in the model's layout")
+        if input.count > 1, let i = input.first(where: { !Self.isNPY($0) }) {
+            throw ValidationError("--input \(i): an image can only be the single input of a one-input model; give .npy tensors for several inputs")
         }
     }
+
+    static func isNPY(_ path: String) -> Bool { path.lowercased().hasSuffix(".npy") }
 
     func run() throws {
         let m = try Model.load(path: model)
         let session = try Session(model: m, threads: threads ?? 0)
+        if input.count == 1, !Self.isNPY(input[0]) {
+            try fillFromImage(input[0], session)
+            try session.run()
+            try writeOutputs(session)
+            return
+        }
         guard input.count == session.inputCount else {
             throw EngineError.inputMismatch(detail: "\(input.count) --input files given, \(model) has \(session.inputCount) inputs")
         }
@@ -60,6 +76,54 @@ struct Infer: ParsableCommand {
             for j in 0 ..< buf.count { buf[j] = converted[i][j] }
         }
         try session.run()
+        try writeOutputs(session)
+    }
+
+    /// Decodes `path`, pre-processes it per the model's descriptor into input 0,
+    /// and saves that tensor (file layout) as input0.npy.
+    private func fillFromImage(_ path: String, _ session: Session) throws {
+        guard session.inputCount == 1 else {
+            throw EngineError.inputMismatch(detail: "\(model) has \(session.inputCount) inputs; an image can feed only a one-input model, give one .npy per input")
+        }
+        let shape = session.inputShape(0)
+        guard shape.count == 4, shape[0] == 1, shape[3] == 3, shape[1] > 0, shape[2] > 0 else {
+            throw EngineError.inputMismatch(detail: "\(model) input has shape \(shape); an image needs an RGB input [1, H, W, 3]; give a .npy instead")
+        }
+        var options = SourceOptions()
+        options.pixelFormat = .rgb24
+        let source = try openSource(uri: path, options: options)
+        defer { source.close() }
+        guard let frame = try source.nextFrame() else {
+            throw EngineError.inputMismatch(detail: "\(path): no image could be decoded; give a PNG/JPEG or a .npy")
+        }
+        var spec = descriptor(for: session).input
+        spec.layout = .nhwc  // the engine's own layout; input0.npy is permuted to the file's below
+        let pre = try Preprocessor(sourceWidth: frame.width, sourceHeight: frame.height,
+                                   modelWidth: shape[2], modelHeight: shape[1], input: spec, model: model)
+        let buf = session.input(0)
+        try pre.run(frame.buffer, output: buf.baseAddress!)
+        try makeDirectory(outputDir)
+        var values = Array(buf), fileShape = shape
+        if let p = session.graph.inputs[0].toSourceLayout {
+            values = permute(values, shape: shape, perm: p); fileShape = p.map { shape[$0] }
+        }
+        let out = outputDir + "/input0.npy"
+        try values.withUnsafeBufferPointer { try NPY.write(shape: fileShape, floats: $0, to: out) }
+        print("\(out)  \(session.graph.inputs[0].name)  [\(fileShape.map(String.init).joined(separator: ", "))]  from \(path)")
+    }
+
+    /// The built-in descriptor whose file name matches, else the sidecar, else defaults.
+    private func descriptor(for session: Session) -> ModelDescriptor {
+        let base = model.split(separator: "/").last.map(String.init) ?? model
+        if let d = BuiltinModels.all.first(where: { $0.file == base }) { return d }
+        if let side = ModelResolver.sidecar(for: model),
+           let d = try? SegmentationStage.decodeSidecar(side) { return d }
+        return ModelDescriptor.inferred(name: model, inputShape: session.inputShape(0),
+                                        outputShapes: (0 ..< session.outputCount).map { session.outputShape($0) },
+                                        activated: ModelDescriptor.endsInActivation(session.graph))
+    }
+
+    private func writeOutputs(_ session: Session) throws {
         try makeDirectory(outputDir)
         for o in 0 ..< session.outputCount {
             let (values, shape) = outputInSourceLayout(session, o)
