@@ -115,6 +115,11 @@ final class OpEquivalenceTests: XCTestCase {
                                                             .constant([], .float32([0.5]))], "\(mode)")
             }
             try assertFastMatchesReference(.pad(.constant), [.activation([2, 4, 5, c], x), .constant([4, 2], .int64([0, 0, -1, 1, 2, -2, 0, 3]))])
+            // Unpadded trailing axes are folded into the padded axis before them (crop, pad, down to rank 1).
+            for p in [[0, 0, -1, 2, 1, -2, 0, 0], [0, 0, 0, 0, 2, 1, 0, 0], [1, 1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0]] {
+                try assertFastMatchesReference(.pad(.constant), [.activation([2, 4, 5, c], x), .constant([4, 2], .int32(p.map(Int32.init))),
+                                                                 .constant([], .float32([-1.5]))], "pads \(p)")
+            }
             try assertFastMatchesReference(.concat(axis: 3), [.activation([2, 4, 5, c], x), .activation([2, 4, 5, 3], r.floats(120))])
             try assertFastMatchesReference(.concat(axis: 1), [.activation([2, 4, 5, c], x), .activation([2, 1, 5, c], r.floats(10 * c))])
             for perm in [[0, 3, 1, 2], [0, 2, 1, 3], [3, 2, 1, 0]] {

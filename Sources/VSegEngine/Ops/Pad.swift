@@ -44,6 +44,10 @@ enum PadOp: OpDefinition {
         let mode: PadMode, dtype: DType, inShape: [Int], outShape: [Int], pads: [(Int, Int)], reference: Bool
         let x: UnsafeMutableRawPointer, y: UnsafeMutableRawPointer
         let fill: UnsafeMutableRawPointer, es: Int
+        /// Fast-path view: trailing unpadded axes folded into the axis before
+        /// them, so e.g. an HW pad of NHWC copies whole padded W*C rows instead
+        /// of one tiny C row (plus index arithmetic) per pixel.
+        let fastIn: [Int], fastOut: [Int], fastPads: [(Int, Int)], fastInStrides: [Int]
         init(mode: PadMode, dtype: DType, inShape: [Int], outShape: [Int], pads: [(Int, Int)], value: Double,
              x: UnsafeMutableRawPointer, y: UnsafeMutableRawPointer, reference: Bool) {
             self.mode = mode; self.dtype = dtype; self.inShape = inShape; self.outShape = outShape; self.pads = pads
@@ -51,6 +55,13 @@ enum PadOp: OpDefinition {
             es = dtype.byteSize
             fill = .allocate(byteCount: 8, alignment: 8)
             RawElements.setDouble(fill, dtype, 0, value)
+            var fi = inShape, fo = outShape, fp = pads
+            while fi.count >= 2, fp[fp.count - 1] == (0, 0) {
+                let d = fi.removeLast(); fo.removeLast(); fp.removeLast()
+                let k = fi.count - 1
+                fi[k] *= d; fo[k] *= d; fp[k] = (fp[k].0 * d, fp[k].1 * d)
+            }
+            fastIn = fi; fastOut = fo; fastPads = fp; fastInStrides = stridesOf(fi)
         }
         deinit { fill.deallocate() }
 
@@ -73,10 +84,11 @@ enum PadOp: OpDefinition {
 
         func run(_ pool: ThreadPool) {
             if reference { runReference(); return }
-            let rank = outShape.count
+            let rank = fastOut.count
             if rank == 0 { y.copyMemory(from: x, byteCount: es); return }
+            let outShape = fastOut, inShape = fastIn, pads = fastPads
             let inner = outShape[rank - 1], rows = outShape.dropLast().reduce(1, *)
-            let ins = stridesOf(inShape)
+            let ins = fastInStrides
             let (pb, _) = pads[rank - 1]
             let srcLo = max(0, -pb), dstLo = max(0, pb)
             let span = max(0, min(inShape[rank - 1] - srcLo, inner - dstLo))
