@@ -9,8 +9,12 @@ import Synchronization
 /// generation counter. Workers spin on that counter for a bounded number of
 /// iterations (covers the gap between two ops of one inference), then sleep on
 /// a condition variable (between frames). The caller takes tasks too; tasks
-/// are claimed with an atomic counter, and the call returns once every worker
-/// has acknowledged the generation, so the body never outlives the call.
+/// are claimed with an atomic counter. A worker must join a job before it
+/// touches the body; once the caller has run out of tasks it closes the job
+/// and waits only for the workers that joined, so the body never outlives the
+/// call. The close matters when the machine is busy: a worker that is not
+/// scheduled (another process owns its core) no longer makes every op wait a
+/// scheduler time slice for it; the caller just runs the remaining tasks.
 /// Nothing is allocated per call: the body is a non-escaping closure stored
 /// only for the duration of the call (`withoutActuallyEscaping`).
 /// GCD's concurrentPerform is avoided: it ran sub-millisecond halves serially
@@ -21,7 +25,11 @@ public final class ThreadPool: @unchecked Sendable {
 
     private let generation = Atomic<Int>(0)
     private let nextTask = Atomic<Int>(0)
-    private let pendingWorkers = Atomic<Int>(0)
+    /// Job state: generation << jobShift | closed bit | number of joined workers.
+    private let job = Atomic<Int>(0)
+    private static let jobShift = 12
+    private static let closedBit = 1 << 11
+    private static let joinedMask = closedBit - 1
     private let stopping = Atomic<Bool>(false)
     private var taskCount = 0
     private var body: ((Int) -> Void)?
@@ -77,14 +85,17 @@ public final class ThreadPool: @unchecked Sendable {
             self.body = escapable
             self.taskCount = count
             nextTask.store(0, ordering: .relaxed)
-            pendingWorkers.store(threadCount - 1, ordering: .relaxed)
+            let gen = generation.load(ordering: .relaxed) &+ 1
+            job.store(gen &<< Self.jobShift, ordering: .relaxed)
             pthread_mutex_lock(mutex)
-            generation.wrappingAdd(1, ordering: .releasing)
+            generation.store(gen, ordering: .releasing)
             pthread_cond_broadcast(cond)
             pthread_mutex_unlock(mutex)
             drainTasks()
+            // Close the job (no joined count can reach closedBit), then wait for the joined workers.
+            job.wrappingAdd(Self.closedBit, ordering: .acquiringAndReleasing)
             var spins = 0
-            while pendingWorkers.load(ordering: .acquiring) != 0 {
+            while job.load(ordering: .acquiring) & Self.joinedMask != 0 {
                 spins += 1
                 if spins > 1000 { sched_yield() }
             }
@@ -119,9 +130,23 @@ public final class ThreadPool: @unchecked Sendable {
             }
             seen = generation.load(ordering: .acquiring)
             if stopping.load(ordering: .acquiring) { return }
-            drainTasks()
-            pendingWorkers.wrappingSubtract(1, ordering: .releasing)
+            if join(seen) {
+                drainTasks()
+                job.wrappingSubtract(1, ordering: .releasing)
+            }
         }
+    }
+
+    /// Joins job `gen` unless it is closed or already replaced by a newer one.
+    private func join(_ gen: Int) -> Bool {
+        let open = (gen &<< Self.jobShift) >> Self.jobShift
+        var s = job.load(ordering: .acquiring)
+        while s >> Self.jobShift == open && s & Self.closedBit == 0 {
+            let (done, now) = job.compareExchange(expected: s, desired: s &+ 1, ordering: .acquiringAndReleasing)
+            if done { return true }
+            s = now
+        }
+        return false
     }
 }
 
