@@ -13,7 +13,7 @@ sequential, ORT_ENABLE_ALL, input and output bound once with IOBinding so only t
 graph is timed) for .onnx. Both sides get seeded inputs in [0, 1), `--warmup`
 untimed runs and `--runs` timed runs per block, timed around one invoke each.
 
-Noise: the peer and vseg run in alternating blocks, each a fresh process
+Noise: the peer (peers.py) and vseg run in alternating blocks, each a fresh process
 (peer, vseg, vseg, peer, peer, vseg, ... for `--rounds` pairs), so load
 spikes and thermal drift hit both. A side's time is the smallest of its
 block medians (min-of-medians); the ratio is vseg / peer of those. Every
@@ -53,86 +53,6 @@ FIX_HINTS = {
 }
 
 
-def quantile(sorted_ms, f):
-    """Same rule as `vseg bench`: the sample at round((n-1) * f)."""
-    return sorted_ms[min(len(sorted_ms) - 1, int(round((len(sorted_ms) - 1) * f)))]
-
-
-def stats(times_ms):
-    s = sorted(times_ms)
-    return {"median_ms": quantile(s, 0.5), "p90_ms": quantile(s, 0.9), "min_ms": s[0],
-            "mean_ms": sum(s) / len(s)}
-
-
-# ---------------------------------------------------------------------------------------------
-# Peer worker: runs in its own process (`compare.py _peer ...`), prints one JSON line.
-
-def seeded_inputs(shapes, seed=0x2545F4914F6CDD1D):
-    import numpy as np
-    rng = np.random.default_rng(seed & 0xFFFFFFFF)
-    return [rng.random(tuple(int(d) for d in s), dtype=np.float32) for s in shapes]
-
-
-def peer_litert(model, threads, runs, warmup):
-    from ai_edge_litert.interpreter import Interpreter
-    it = Interpreter(model_path=model, num_threads=threads)   # default resolver applies XNNPACK
-    it.allocate_tensors()
-    details = it.get_input_details()
-    for d, x in zip(details, seeded_inputs([d["shape"] for d in details])):
-        it.set_tensor(d["index"], x.astype(d["dtype"]))
-    for _ in range(warmup):
-        it.invoke()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter_ns()
-        it.invoke()
-        times.append((time.perf_counter_ns() - t0) / 1e6)
-    return times, {"inputs": [list(map(int, d["shape"])) for d in details]}
-
-
-def peer_onnxruntime(model, threads, runs, warmup):
-    import numpy as np
-    import onnxruntime as ort
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
-    ins = sess.get_inputs()
-    for i in ins:
-        if not all(isinstance(d, int) for d in i.shape):
-            raise SystemExit(f"{model}: input {i.name} has dynamic shape {i.shape}")
-    binding = sess.io_binding()
-    for i, x in zip(ins, seeded_inputs([i.shape for i in ins])):
-        binding.bind_ortvalue_input(i.name, ort.OrtValue.ortvalue_from_numpy(x))
-    # Preallocate the outputs so the timed runs do not include output allocation.
-    outs = sess.run(None, {i.name: x for i, x in zip(ins, seeded_inputs([i.shape for i in ins]))})
-    for o, arr in zip(sess.get_outputs(), outs):
-        binding.bind_ortvalue_output(o.name, ort.OrtValue.ortvalue_from_numpy(np.empty_like(arr)))
-    for _ in range(warmup):
-        sess.run_with_iobinding(binding)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter_ns()
-        sess.run_with_iobinding(binding)
-        times.append((time.perf_counter_ns() - t0) / 1e6)
-    return times, {"inputs": [list(i.shape) for i in ins]}
-
-
-def peer_main(argv):
-    ap = argparse.ArgumentParser(prog="compare.py _peer")
-    ap.add_argument("--peer", choices=["litert", "onnxruntime"], required=True)
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--threads", type=int, required=True)
-    ap.add_argument("--runs", type=int, required=True)
-    ap.add_argument("--warmup", type=int, required=True)
-    a = ap.parse_args(argv)
-    fn = peer_litert if a.peer == "litert" else peer_onnxruntime
-    times, extra = fn(a.model, a.threads, a.runs, a.warmup)
-    print(json.dumps(dict(stats(times), times_ms=times, **extra)))
-
-
 # ---------------------------------------------------------------------------------------------
 # Driver
 
@@ -149,7 +69,7 @@ TIMEOUT_S = 300.0
 
 
 def run_peer(peer, model, threads, runs, warmup):
-    cmd = [sys.executable, os.path.abspath(__file__), "_peer", "--peer", peer, "--model", model,
+    cmd = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers.py"), "--peer", peer, "--model", model,
            "--threads", str(threads), "--runs", str(runs), "--warmup", str(warmup)]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
@@ -393,8 +313,6 @@ def merge(paths, out):
 
 def main():
     global TIMEOUT_S
-    if len(sys.argv) > 1 and sys.argv[1] == "_peer":
-        return peer_main(sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vseg", default=os.environ.get("VSEG", os.path.join(ROOT, ".build", "release", "vseg")),
                     help="vseg binary (default $VSEG or .build/release/vseg)")
