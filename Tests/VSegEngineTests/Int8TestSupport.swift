@@ -3,17 +3,10 @@ import VSegCore
 import VSegEngine
 import XCTest
 
-/// SplitMix64: seeded, so a failing case reproduces from its printed seed.
-struct Int8Rng {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// Sampling helpers for the int8 tests over the shared SplitMix64.
+typealias Int8Rng = SplitMix64
+
+extension SplitMix64 {
     mutating func int(_ range: ClosedRange<Int>) -> Int {
         range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
     }

@@ -326,16 +326,9 @@ fileprivate extension KernelRunner {
 }
 
 /// Deterministic generator (SplitMix64); values uniform in [-1, 1).
-fileprivate struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+fileprivate typealias SplitMix = SplitMix64
+
+extension SplitMix64 {
     mutating func floats(_ n: Int) -> [Float] {
         (0..<n).map { _ in Float(Double(next() >> 11) / Double(1 << 53) * 2 - 1) }
     }
