@@ -47,9 +47,18 @@ final class FramePathAllocationTests: XCTestCase {
             }
         }
         for _ in 0..<5 { try oneFrame() }
-        let before = try bytesInUse()
-        for _ in 0..<50 { try oneFrame() }
-        XCTAssertEqual(try bytesInUse(), before)
+        // The statistics are process-wide: another thread of the test process
+        // (a previous test's workers, XCTest's own) can move them inside a
+        // window. A per-frame allocation would move every window, so one flat
+        // window out of five is the pass condition.
+        var deltas: [Int] = []
+        for _ in 0..<5 {
+            let before = try bytesInUse()
+            for _ in 0..<50 { try oneFrame() }
+            deltas.append(try bytesInUse() - before)
+            if deltas.last == 0 { break }
+        }
+        XCTAssertEqual(deltas.last, 0, "bytes in use moved in every 50-frame window: \(deltas)")
         XCTAssertEqual(pool.count, 1, "a released result is reused, not replaced")
     }
 }
