@@ -17,8 +17,7 @@ enum Conv2DOp: OpDefinition {
             throw c.fail("Conv2D kernel \(a.kernel) does not match weights \(w.shape)")
         }
         if c.has(2), let b = c.inputs[2], b.count != w.shape[0] { throw c.fail("Conv2D bias has \(b.count) values for \(w.shape[0]) channels") }
-        guard let h = ConvShapes.forward(input: x.shape[1], kernel: a.kernel.h, stride: a.stride.h, dilation: a.dilation.h, padding: a.padding, vertical: true),
-              let wd = ConvShapes.forward(input: x.shape[2], kernel: a.kernel.w, stride: a.stride.w, dilation: a.dilation.w, padding: a.padding, vertical: false) else {
+        guard let (h, wd) = ConvShapes.forwardHW(a, input: x.shape) else {
             throw c.fail("Conv2D window does not fit input \(x.shape)")
         }
         return [TensorMeta(shape: [x.shape[0], h.out, wd.out, w.shape[0]], dtype: .float32)]
@@ -29,22 +28,16 @@ enum Conv2DOp: OpDefinition {
         let x = try c.input(0), w = try c.input(1), y = c.outputs[0]
         guard let weights = try c.constantFloats(1, what: "weights") else { throw c.fail("Conv2D needs weights") }
         let bias = try c.constantFloats(2, what: "bias")
-        let h = ConvShapes.forward(input: x.shape[1], kernel: a.kernel.h, stride: a.stride.h, dilation: a.dilation.h, padding: a.padding, vertical: true)!
-        let wd = ConvShapes.forward(input: x.shape[2], kernel: a.kernel.w, stride: a.stride.w, dilation: a.dilation.w, padding: a.padding, vertical: false)!
-        let act = splitActivation(a.activation)
-        let g = ConvGeometry(batch: x.shape[0], inH: x.shape[1], inW: x.shape[2], inC: x.shape[3],
-                             outH: y.shape[1], outW: y.shape[2], outC: y.shape[3], kH: a.kernel.h, kW: a.kernel.w,
-                             strideH: a.stride.h, strideW: a.stride.w, dilationH: a.dilation.h, dilationW: a.dilation.w,
-                             padTop: h.before, padLeft: wd.before, groups: a.groups, outMin: act.lo, outMax: act.hi)
+        let g = ConvShapes.forwardGeometry(a, input: x.shape, output: y.shape, groups: a.groups)
         if a.groups > 1 && a.groups == x.shape[3] && w.shape[3] == 1 {
             // OHWI [Cin*m, KH, KW, 1] -> depthwise [KH, KW, Cin*m]
             let khw = a.kernel.h * a.kernel.w, oc = w.shape[0]
             var dw = [Float](repeating: 0, count: weights.count)
             for o in 0 ..< oc { for k in 0 ..< khw { dw[k * oc + o] = weights[o * khw + k] } }
             return ConvRun(g: g, kind: .depthwise, weights: dw, bias: bias, input: c.floatIn(0), output: c.floatOut(0),
-                           threads: c.threads, post: act.post, reference: c.reference)
+                           threads: c.threads, post: splitActivation(a.activation).post, reference: c.reference)
         }
         return ConvRun(g: g, kind: .dense, weights: weights, bias: bias, input: c.floatIn(0), output: c.floatOut(0),
-                       threads: c.threads, post: act.post, reference: c.reference)
+                       threads: c.threads, post: splitActivation(a.activation).post, reference: c.reference)
     }
 }

@@ -132,3 +132,26 @@ func splitActivation(_ a: Activation) -> (lo: Float, hi: Float, post: Activation
     if let r = a.clampRange { return (r.lo, r.hi, .none) }
     return (-.infinity, .infinity, a)
 }
+
+extension ConvShapes {
+    typealias Axis = (out: Int, before: Int, after: Int)
+
+    /// Both spatial axes of a forward conv window over an NHWC input shape; nil if it does not fit.
+    static func forwardHW(_ a: ConvAttrs, input x: [Int]) -> (h: Axis, w: Axis)? {
+        guard let h = forward(input: x[1], kernel: a.kernel.h, stride: a.stride.h, dilation: a.dilation.h, padding: a.padding, vertical: true),
+              let w = forward(input: x[2], kernel: a.kernel.w, stride: a.stride.w, dilation: a.dilation.w, padding: a.padding, vertical: false)
+        else { return nil }
+        return (h, w)
+    }
+
+    /// Kernel geometry of a forward conv (dense or depthwise) from its attributes and resolved
+    /// NHWC shapes; the clamp part of the fused activation goes into the geometry.
+    static func forwardGeometry(_ a: ConvAttrs, input x: [Int], output y: [Int], groups: Int) -> ConvGeometry {
+        let (h, w) = forwardHW(a, input: x)!  // shape inference already checked the window fits
+        let act = splitActivation(a.activation)
+        return ConvGeometry(batch: x[0], inH: x[1], inW: x[2], inC: x[3], outH: y[1], outW: y[2], outC: y[3],
+                            kH: a.kernel.h, kW: a.kernel.w, strideH: a.stride.h, strideW: a.stride.w,
+                            dilationH: a.dilation.h, dilationW: a.dilation.w, padTop: h.before, padLeft: w.before,
+                            groups: groups, outMin: act.lo, outMax: act.hi)
+    }
+}
