@@ -5,13 +5,17 @@
 /// post-op of the producing node.
 enum ActivationFusion {
     @discardableResult
-    static func run(_ g: inout Graph) -> Int {
+    /// `clampsOnly`: fuse only clamp-like activations (ReLU, ReLU6, Clip), so
+    /// Sigmoid/HardSwish/... stay nodes of their own (the INT8 graph runs them
+    /// as lookup tables and calibration needs the tensor before them).
+    static func run(_ g: inout Graph, clampsOnly: Bool = false) -> Int {
         var fused = 0
         var removed = Set<Int>()
         let uses = GraphUses(g)
         for i in 0 ..< g.nodes.count where !removed.contains(i) {
             guard g.nodes[i].outputs.count == 1, let c = uses.soleConsumer(g.nodes[i].outputs[0]), !removed.contains(c),
                   case let .unary(act) = g.nodes[c].op, g.nodes[c].inputs.first == g.nodes[i].outputs[0] else { continue }
+            if clampsOnly && act.clampRange == nil { continue }
             guard let op = withActivation(g.nodes[i].op, act) else { continue }
             g.nodes[i].op = op
             g.nodes[i].outputs = g.nodes[c].outputs

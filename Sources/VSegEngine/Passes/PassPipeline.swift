@@ -13,7 +13,8 @@ public enum PassPipeline {
         public var nodesIn = 0, nodesOut = 0, folded = 0, deadRemoved = 0, bnFolded = 0, activationsFused = 0
     }
 
-    public static func run(_ source: Graph, inputShapes: [[Int]]? = nil) throws -> (Graph, Report) {
+    /// `clampsOnly`: fuse only clamp activations (the form INT8 and calibration use).
+    public static func run(_ source: Graph, inputShapes: [[Int]]? = nil, clampsOnly: Bool = false) throws -> (Graph, Report) {
         var g = source
         var r = Report()
         r.nodesIn = g.nodes.count
@@ -36,7 +37,7 @@ public enum PassPipeline {
         r.folded = before - g.nodes.count
         r.deadRemoved = DeadNodeElimination.run(&g)
         r.bnFolded = BatchNormFolding.run(&g)
-        r.activationsFused = ActivationFusion.run(&g)
+        r.activationsFused = ActivationFusion.run(&g, clampsOnly: clampsOnly)
         r.deadRemoved += DeadNodeElimination.run(&g)
         r.nodesOut = g.nodes.count
         return (g, r)

@@ -82,4 +82,36 @@ public enum Int8Reference {
             }
         }
     }
+
+    /// Transposed conv, groups 1, NHWC uint8, `weights` OHWI `[outC, kH, kW, inC]`;
+    /// `g.padTop/padLeft` are cropped from the full output (gather form).
+    public static func transposed(_ g: ConvGeometry, input: UnsafePointer<UInt8>, inputZeroPoint zpIn: Int32,
+                                  weights: UnsafePointer<Int8>, bias: UnsafePointer<Int32>?, scales: UnsafePointer<Float>,
+                                  output p: Int8OutputParams, into output: UnsafeMutablePointer<UInt8>) {
+        for b in 0..<g.batch {
+            for oy in 0..<g.outH {
+                for ox in 0..<g.outW {
+                    let pixel = (b * g.outH + oy) * g.outW + ox
+                    for oc in 0..<g.outC {
+                        var acc = bias?[oc] ?? 0
+                        for ky in 0..<g.kH {
+                            let fy = oy + g.padTop - ky * g.dilationH
+                            if fy < 0 || fy % g.strideH != 0 || fy / g.strideH >= g.inH { continue }
+                            for kx in 0..<g.kW {
+                                let fx = ox + g.padLeft - kx * g.dilationW
+                                if fx < 0 || fx % g.strideW != 0 || fx / g.strideW >= g.inW { continue }
+                                let inBase = ((b * g.inH + fy / g.strideH) * g.inW + fx / g.strideW) * g.inC
+                                let wBase = ((oc * g.kH + ky) * g.kW + kx) * g.inC
+                                for ic in 0..<g.inC {
+                                    acc += (Int32(input[inBase + ic]) - zpIn) * Int32(weights[wBase + ic])
+                                }
+                            }
+                        }
+                        output[pixel * g.outC + oc] = QuantScheme.requantize(
+                            acc, scale: scales[oc], zeroPoint: p.zeroPoint, qmin: p.qmin, qmax: p.qmax)
+                    }
+                }
+            }
+        }
+    }
 }

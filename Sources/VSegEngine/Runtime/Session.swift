@@ -12,6 +12,18 @@ public struct LayerTiming: Sendable, Codable {
     public var meanMicroseconds: Double { calls > 0 ? Double(totalNanoseconds) / Double(calls) / 1000 : 0 }
 }
 
+/// Arithmetic a session runs in.
+public enum Precision: Sendable {
+    /// Float32 throughout, every activation fused where possible.
+    case fp32
+    /// Float32 with only clamp activations fused, so every tensor the INT8 graph
+    /// quantizes exists and `runObserving` sees it (calibration, sensitivity).
+    case fp32Calibration
+    /// INT8 (QuantScheme.swift) with these per-tensor parameters, keyed by
+    /// `Session.tensorKey` names; see `QuantizationPass`.
+    case int8([String: TensorQuantization])
+}
+
 /// A model prepared for one set of input shapes: graph optimized, memory
 /// planned, weights packed, kernels bound to their buffers. `run()` executes
 /// the nodes in order and allocates nothing. Shapes are in the internal layout
@@ -23,8 +35,13 @@ public final class Session {
     public private(set) var graph: Graph
     /// What the load-time passes did.
     public private(set) var passReport = PassPipeline.Report()
+    /// What the INT8 pass did (nil for FP32 sessions).
+    public private(set) var quantizationReport: QuantizationPass.Report?
+    public let precision: Precision
     private let pool: ThreadPool
     private let profile: Bool
+    /// `tensorKey` of every graph tensor (for observers).
+    private var keys: [String] = []
     private var plan: MemoryPlan
     private var arena: UnsafeMutableRawPointer
     private var constBuffers: [Int: UnsafeMutableRawPointer] = [:]
@@ -35,12 +52,13 @@ public final class Session {
     let referenceOps: Bool
 
     /// `threads` <= 0: one per core.
-    public convenience init(model: Model, threads: Int = 0, profile: Bool = false) throws {
-        try self.init(model: model, threads: threads, profile: profile, referenceOps: false)
+    public convenience init(model: Model, threads: Int = 0, profile: Bool = false, precision: Precision = .fp32) throws {
+        try self.init(model: model, threads: threads, profile: profile, referenceOps: false, precision: precision)
     }
 
-    init(model: Model, threads: Int, profile: Bool, referenceOps: Bool) throws {
+    init(model: Model, threads: Int, profile: Bool, referenceOps: Bool, precision: Precision = .fp32) throws {
         self.model = model
+        self.precision = precision
         self.profile = profile
         self.referenceOps = referenceOps
         pool = ThreadPool(threads: threads)
@@ -51,7 +69,8 @@ public final class Session {
         } else {
             shapes = shapes.map { s in s.enumerated().map { $0.offset == 0 && $0.element < 0 ? 1 : $0.element } }
         }
-        (graph, passReport) = try PassPipeline.run(model.sourceGraph, inputShapes: shapes)
+        (graph, passReport, quantizationReport) = try Self.optimize(model.sourceGraph, shapes, precision)
+        keys = Self.tensorKeys(graph)
         plan = MemoryPlan(graph: graph)
         arena = .allocate(byteCount: max(plan.arenaBytes, 64), alignment: MemoryPlan.alignment)
         timings = .allocate(capacity: 1)
@@ -72,12 +91,49 @@ public final class Session {
 
     /// Re-plans for new input shapes (internal layout, one per input).
     public func reshape(inputShapes: [[Int]]) throws {
-        let (g, r) = try PassPipeline.run(model.sourceGraph, inputShapes: inputShapes)
+        let (g, r, q) = try Self.optimize(model.sourceGraph, inputShapes, precision)
         release()
-        graph = g; passReport = r
+        graph = g; passReport = r; quantizationReport = q
+        keys = Self.tensorKeys(graph)
         plan = MemoryPlan(graph: graph)
         arena = .allocate(byteCount: max(plan.arenaBytes, 64), alignment: MemoryPlan.alignment)
         try prepare()
+    }
+
+    private static func optimize(_ source: Graph, _ shapes: [[Int]], _ precision: Precision) throws
+        -> (Graph, PassPipeline.Report, QuantizationPass.Report?) {
+        switch precision {
+        case .fp32:
+            let (g, r) = try PassPipeline.run(source, inputShapes: shapes)
+            return (g, r, nil)
+        case .fp32Calibration:
+            let (g, r) = try PassPipeline.run(source, inputShapes: shapes, clampsOnly: true)
+            return (g, r, nil)
+        case let .int8(table):
+            let (g, r) = try PassPipeline.run(source, inputShapes: shapes, clampsOnly: true)
+            let (q, qr) = try QuantizationPass.run(g, table: table)
+            return (q, r, qr)
+        }
+    }
+
+    /// The name calibration tables use for each tensor: the tensor's name, or
+    /// `name#index` when several tensors share it (or it is empty).
+    public static func tensorKeys(_ g: Graph) -> [String] {
+        var seen: [String: Int] = [:]
+        for t in g.tensors { seen[t.name, default: 0] += 1 }
+        return g.tensors.enumerated().map { i, t in
+            t.name.isEmpty || seen[t.name, default: 0] > 1 ? "\(t.name)#\(i)" : t.name
+        }
+    }
+
+    /// Whether a node runs its INT8 definition: its first input is a uint8 activation.
+    static func runsInt8(_ node: Node, _ g: Graph) -> Bool {
+        switch node.op {
+        case .quantize, .dequantize: return false
+        default:
+            guard let t = node.inputs.first, t >= 0 else { return false }
+            return g.tensors[t].dtype == .uint8 && !g.tensors[t].isConstant
+        }
     }
 
     private func pointer(_ t: Int) -> UnsafeMutableRawPointer? {
@@ -114,7 +170,14 @@ public final class Session {
                                     threads: pool.threadCount, reference: referenceOps)
             pc.inputQuant = ic.inputQuant
             pc.outputQuant = ic.outputQuant
-            ops.append(try OpRegistry.definition(for: node.op).prepare(pc))
+            if Self.runsInt8(node, graph) {
+                guard let def = Int8OpRegistry.definition(for: node.op) else {
+                    throw EngineError.invalidOp(node: node.name, detail: "\(node.op.name) has no INT8 implementation")
+                }
+                ops.append(try def.prepare(pc))
+            } else {
+                ops.append(try OpRegistry.definition(for: node.op).prepare(pc))
+            }
         }
         for io in graph.outputs { _ = pointer(io.tensor) }
         prepared = ops
@@ -140,6 +203,31 @@ public final class Session {
             t0 = t1
         }
         calls += 1
+    }
+
+    /// Runs the model once and hands every float32 activation to `body` right
+    /// after it is computed (graph inputs first), under its `tensorKey` name.
+    /// For calibration; buffers are only valid inside `body`.
+    public func runObserving(_ body: (_ tensor: String, _ values: UnsafeBufferPointer<Float>) -> Void) {
+        func report(_ t: Int) {
+            let info = graph.tensors[t]
+            guard info.dtype == .float32, !info.isConstant, let p = pointer(t) else { return }
+            body(keys[t], UnsafeBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: info.shape.reduce(1, *)))
+        }
+        for io in graph.inputs { report(io.tensor) }
+        for (i, op) in prepared.enumerated() {
+            op.run(pool)
+            for t in graph.nodes[i].outputs { report(t) }
+        }
+    }
+
+    /// `tensorKey` names of the float32 activations `runObserving` reports, in order.
+    public var observedTensorNames: [String] {
+        var out: [String] = []
+        func add(_ t: Int) { if graph.tensors[t].dtype == .float32 && !graph.tensors[t].isConstant { out.append(keys[t]) } }
+        for io in graph.inputs { add(io.tensor) }
+        for n in graph.nodes { for t in n.outputs { add(t) } }
+        return out
     }
 
     @inline(__always)
