@@ -9,8 +9,8 @@ enum TransposeConv2DOp: OpDefinition {
     static func geometry(_ c: InferContext) throws -> (h: (out: Int, before: Int), w: (out: Int, before: Int), outC: Int) {
         guard case let .transposeConv2D(a, op) = c.node.op else { preconditionFailure() }
         let x = try c.input(0), w = try c.input(1)
-        guard x.shape.count == 4, w.shape.count == 4, x.dtype == .float32 else {
-            throw c.fail("TransposeConv2D needs float NHWC input and OHWI weights, got \(x.shape), \(w.shape)")
+        guard x.shape.count == 4, w.shape.count == 4, x.dtype == .float32 || x.dtype == .uint8 else {
+            throw c.fail("TransposeConv2D needs float (or INT8) NHWC input and OHWI weights, got \(x.shape), \(w.shape)")
         }
         guard a.groups >= 1, x.shape[3] == w.shape[3] * a.groups, w.shape[0] % a.groups == 0,
               w.shape[1] == a.kernel.h, w.shape[2] == a.kernel.w else {
