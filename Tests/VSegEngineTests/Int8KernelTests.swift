@@ -82,12 +82,17 @@ final class Int8KernelTests: XCTestCase {
 
     func testDepthwiseBitExactAllVariants() {
         var rng = Int8Rng(seed: 0x5EED_0003)
+        var flatCases = 0
+        defer {
+            // The row-flat kernel (stride 1) must have been exercised wherever it exists.
+            if Int8ISA.avx512VNNI.isSupported { XCTAssertGreaterThan(flatCases, 0) }
+        }
         // 9x9 (81 taps) is past the SIMD kernels' 64-tap limit: the portable path's tap chunks
         let shapes = [(3, 1, 1, 1), (3, 2, 1, 1), (3, 2, 0, 1), (5, 1, 2, 1), (5, 2, 2, 1), (5, 2, 1, 1), (3, 1, 2, 2),
-                      (9, 1, 4, 1)]
+                      (9, 1, 4, 1), (3, 1, 0, 1), (7, 1, 3, 1), (1, 1, 0, 1)]
         for (ci, (k, stride, pad, dilation)) in shapes.enumerated() {
             for rep in 0..<8 {
-                let c = rng.pick([1, 3, 15, 16, 17, 31, 33, 64, 65])
+                let c = rng.pick([1, 3, 8, 15, 16, 17, 24, 31, 33, 64, 65, 88, 136])
                 let minSide = max(1, (k - 1) * dilation + 1 - 2 * pad)
                 let g = int8ConvGeometry(batch: rep % 4 == 3 ? 2 : 1, h: rng.int(minSide...12), w: rng.int(minSide...12),
                                          inC: c, outC: c, k: k, stride: stride, pad: pad, dilation: dilation,
@@ -107,6 +112,11 @@ final class Int8KernelTests: XCTestCase {
                     for tasks in [1, 2, 5] {
                         let got = runInt8(p, input: input, outCount: outCount, tasks: tasks)
                         assertBitExact(got, want, "dw case \(ci).\(rep) \(isa.name) tasks \(tasks) \(g)")
+                        if p.scratchBytes > 0 {
+                            flatCases += 1
+                            let perPixel = runInt8(p, input: input, outCount: outCount, tasks: tasks, scratch: false)
+                            assertBitExact(perPixel, want, "dw per-pixel case \(ci).\(rep) \(isa.name) tasks \(tasks) \(g)")
+                        }
                     }
                 }
             }

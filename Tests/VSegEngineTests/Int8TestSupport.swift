@@ -54,12 +54,17 @@ func int8ConvGeometry(batch: Int = 1, h: Int, w: Int, inC: Int, outC: Int, k: In
 }
 
 /// Runs a packed INT8 conv split into `tasks` tasks, in reverse order (tasks must be independent).
-func runInt8(_ p: Int8PackedConv, input: [UInt8], outCount: Int, tasks: Int) -> [UInt8] {
+/// Runs every task (last first). `scratch`: give the row-flat depthwise kernel
+/// its per-task scratch when the pack has one (false: the per-pixel kernel).
+func runInt8(_ p: Int8PackedConv, input: [UInt8], outCount: Int, tasks: Int, scratch: Bool = true) -> [UInt8] {
     var out = [UInt8](repeating: 0xA5, count: outCount)
+    let buf: UnsafeMutableRawPointer? = scratch && p.scratchBytes > 0
+        ? .allocate(byteCount: p.scratchBytes + 64, alignment: 64) : nil
+    defer { buf?.deallocate() }
     input.withUnsafeBufferPointer { i in
         out.withUnsafeMutableBufferPointer { o in
             for t in (0..<tasks).reversed() {
-                Int8ConvKernels.run(p, input: i.baseAddress!, output: o.baseAddress!, task: t, taskCount: tasks)
+                Int8ConvKernels.run(p, input: i.baseAddress!, output: o.baseAddress!, task: t, taskCount: tasks, scratch: buf)
             }
         }
     }

@@ -91,6 +91,27 @@ void vseg_q8_dwconv(int isa, const vseg_q8_dw_geometry *g, const uint8_t *input,
                     const void *packed, uint8_t *output, int32_t y_begin, int32_t y_end,
                     const vseg_q8_output_params *params);
 
+/* Row-flat depthwise for stride 1 on AVX-512 VNNI (int8_dwflat.c): per 64
+ * output bytes and tap one load and 4 vpdpbusd. Use only when
+ * vseg_q8_dwflat_supported(isa, g). Packed per channel phase by
+ * vseg_q8_pack_dwflat (same arguments as vseg_q8_pack_dw); each concurrently
+ * running call needs its own scratch of vseg_q8_dwflat_scratch_size(g) bytes.
+ * `output` is the image's first output row; rows [y_begin, y_end) are written. */
+int vseg_q8_dwflat_supported(int isa, const vseg_q8_dw_geometry *g);
+size_t vseg_q8_packed_dwflat_size(size_t channels, size_t taps);
+void vseg_q8_pack_dwflat(size_t channels, size_t taps, const int8_t *weights, const int32_t *bias,
+                         const float *scale, int32_t zp_in, void *packed);
+size_t vseg_q8_dwflat_scratch_size(const vseg_q8_dw_geometry *g);
+void vseg_q8_dwconv_flat(const vseg_q8_dw_geometry *g, const uint8_t *input, const void *packed,
+                         uint8_t *output, int32_t y_begin, int32_t y_end, const vseg_q8_output_params *p,
+                         uint8_t *scratch, int32_t zp_in);
+
+/* Per-tensor float32 -> uint8 (QuantizeOp's arithmetic: x / scale clamped to
+ * +-512, round to nearest even, + zero_point, clamped to 0...255) and back
+ * (scale * (q - zero_point)). Bit-identical to the Swift loops. */
+void vseg_q8_quantize_f32(const float *x, uint8_t *y, size_t n, float scale, int32_t zero_point);
+void vseg_q8_dequantize_u8(const uint8_t *x, float *y, size_t n, float scale, int32_t zero_point);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,4 @@
+import CKernels
 /// Dequantize to float32: float16 is widened; int8/uint8/int32 use the input's
 /// QuantParams (per tensor or per channel along `axis`). fp16 weights are
 /// constants, so this is normally folded at load. Fast path for float16:
@@ -29,7 +30,8 @@ enum DequantizeOp: OpDefinition {
         return Prepared(dtype: x.dtype, shape: x.shape, q: q, x: c.inPtr[0]!, y: c.floatOut(0), reference: c.reference)
     }
 
-    /// Per-tensor uint8 -> float32 (INT8 graph edges), 16 lanes; same arithmetic as the twin.
+    /// Per-tensor uint8 -> float32 (INT8 graph edges) in C (`vseg_q8_dequantize_u8`);
+    /// same arithmetic as the twin.
     final class FastU8: PreparedOp {
         let n: Int, scale: Float, zeroPoint: Int32
         let x: UnsafeMutablePointer<UInt8>, y: UnsafeMutablePointer<Float>
@@ -37,19 +39,9 @@ enum DequantizeOp: OpDefinition {
             self.n = n; self.scale = scale; self.zeroPoint = zeroPoint; self.x = x; self.y = y
         }
         func run(_ pool: ThreadPool) {
-            pool.forChunks(n / 16, grain: 4096) { r in self.block(r.lowerBound * 16, r.upperBound * 16) }
-            if n % 16 != 0 { block(n - n % 16, n) }
-        }
-        @inline(__always)
-        private func block(_ lo: Int, _ hi: Int) {
-            let s = F16(repeating: scale), zp = SIMD16<Int32>(repeating: zeroPoint)
-            var i = lo
-            while i + 16 <= hi {
-                let q = SIMD16<Int32>(truncatingIfNeeded: UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<UInt8>.self))
-                UnsafeMutableRawPointer(y + i).storeBytes(of: s * F16(q &- zp), as: F16.self)
-                i += 16
+            pool.forChunks(n, grain: 65536) { r in
+                vseg_q8_dequantize_u8(self.x + r.lowerBound, self.y + r.lowerBound, r.count, self.scale, self.zeroPoint)
             }
-            while i < hi { y[i] = scale * Float(Int32(x[i]) - zeroPoint); i += 1 }
         }
     }
 

@@ -1,3 +1,4 @@
+import CKernels
 /// Quantize float32 to int8/uint8 with the output tensor's QuantParams:
 /// q = clamp(round_half_even(x / scale) + zeroPoint). Fast path for the INT8
 /// graph's edges (uint8, per tensor): 16 lanes, split across threads;
@@ -22,36 +23,18 @@ enum QuantizeOp: OpDefinition {
         return Prepared(to: c.outputs[0].dtype, shape: x.shape, q: q, x: c.floatIn(0), y: c.outPtr[0])
     }
 
-    /// Per-tensor float32 -> uint8, bit-identical to `Prepared`: the value is
-    /// clamped to +-512 before rounding (far outside 0...255 either way), so the
-    /// 1.5 * 2^23 magic-number rounding is exact.
+    /// Per-tensor float32 -> uint8 in C (`vseg_q8_quantize_f32`), split across
+    /// threads; bit-identical to `Prepared` (the value is clamped to +-512 before
+    /// rounding, far outside 0...255 either way).
     final class FastU8: PreparedOp {
-        let n: Int, scale: Float, zeroPoint: Float
+        let n: Int, scale: Float, zeroPoint: Int32
         let x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<UInt8>
         init(n: Int, scale: Float, zeroPoint: Float, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<UInt8>) {
-            self.n = n; self.scale = scale; self.zeroPoint = zeroPoint; self.x = x; self.y = y
+            self.n = n; self.scale = scale; self.zeroPoint = Int32(zeroPoint); self.x = x; self.y = y
         }
         func run(_ pool: ThreadPool) {
-            pool.forChunks(n / 16, grain: 4096) { r in self.block(r.lowerBound * 16, r.upperBound * 16) }
-            if n % 16 != 0 { block(n - n % 16, n) }
-        }
-        @inline(__always)
-        private func block(_ lo: Int, _ hi: Int) {
-            let s = F16(repeating: scale), zp = F16(repeating: zeroPoint), magic = F16(repeating: 12_582_912)
-            let big = F16(repeating: 512), zero = F16(repeating: 0), top = F16(repeating: 255)
-            var i = lo
-            while i + 16 <= hi {
-                let v = UnsafeRawPointer(x + i).loadUnaligned(as: F16.self) / s
-                let r = (vclamp(v, -big, big) + magic) - magic
-                let q = vclamp(r + zp, zero, top)
-                UnsafeMutableRawPointer(y + i).storeBytes(
-                    of: SIMD16<UInt8>(truncatingIfNeeded: SIMD16<Int32>(q, rounding: .towardZero)), as: SIMD16<UInt8>.self)
-                i += 16
-            }
-            while i < hi {
-                let v = Swift.min(Swift.max((x[i] / scale).rounded(.toNearestOrEven) + zeroPoint, 0), 255)
-                y[i] = UInt8(v)
-                i += 1
+            pool.forChunks(n, grain: 65536) { r in
+                vseg_q8_quantize_f32(self.x + r.lowerBound, self.y + r.lowerBound, r.count, self.scale, self.zeroPoint)
             }
         }
     }

@@ -27,6 +27,10 @@ public final class Int8PackedConv: @unchecked Sendable {
     let zero: UnsafeMutablePointer<UInt8>
     let params: UnsafeMutablePointer<vseg_q8_output_params>
     let dw: UnsafeMutablePointer<vseg_q8_dw_geometry>?
+    /// Depthwise weights in the row-flat layout (stride 1 on AVX-512 VNNI), nil when that kernel does not apply.
+    var flat: UnsafeMutableRawPointer?
+    /// Scratch bytes one task of the row-flat kernel needs (0: no row-flat kernel).
+    public internal(set) var scratchBytes = 0
 
     init(geometry g: ConvGeometry, kind: Int8ConvKind, isa: Int8ISA, inputZeroPoint: Int32, output: Int8OutputParams,
          packedBytes: Int) {
@@ -74,6 +78,7 @@ public final class Int8PackedConv: @unchecked Sendable {
     }
 
     deinit {
+        flat?.deallocate()
         packed.deallocate()
         offsets?.deallocate()
         zero.deallocate()
@@ -120,6 +125,12 @@ public enum Int8ConvKernels {
         let p = Int8PackedConv(geometry: g, kind: .depthwise, isa: isa, inputZeroPoint: inputZeroPoint,
                                output: output, packedBytes: vseg_q8_packed_dw_size(g.inC, taps))
         vseg_q8_pack_dw(g.inC, taps, weights, bias, scales, inputZeroPoint, p.packed)
+        if let d = p.dw, vseg_q8_dwflat_supported(isa.rawValue, d) != 0 {
+            let f = UnsafeMutableRawPointer.allocate(byteCount: max(vseg_q8_packed_dwflat_size(g.inC, taps), 1), alignment: 64)
+            vseg_q8_pack_dwflat(g.inC, taps, weights, bias, scales, inputZeroPoint, f)
+            p.flat = f
+            p.scratchBytes = vseg_q8_dwflat_scratch_size(d)
+        }
         return p
     }
 
@@ -135,8 +146,10 @@ public enum Int8ConvKernels {
     }
 
     /// Computes task `task` of `taskCount` into `output`. No heap allocation.
+    /// `scratch` (`p.scratchBytes` bytes, one per concurrently running task)
+    /// enables the row-flat depthwise kernel; without it the per-pixel one runs.
     public static func run(_ p: Int8PackedConv, input: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>,
-                           task: Int, taskCount: Int) {
+                           task: Int, taskCount: Int, scratch: UnsafeMutableRawPointer? = nil) {
         precondition(taskCount >= 1 && (0..<taskCount).contains(task), "task \(task) of \(taskCount)")
         let g = p.geometry
         let units = units(p)
@@ -157,6 +170,18 @@ public enum Int8ConvKernels {
                              p.params)
             }
         case .depthwise:
+            if let flat = p.flat, let scratch, p.scratchBytes > 0 {
+                var r = u0
+                while r < u1 {
+                    let b = r / g.outH, y0 = r % g.outH
+                    let y1 = min(g.outH, y0 + (u1 - r))
+                    vseg_q8_dwconv_flat(p.dw!, input + b * g.inH * g.inW * g.inC, flat, output + b * g.outH * g.outW * g.outC,
+                                        Int32(y0), Int32(y1), p.params, scratch.assumingMemoryBound(to: UInt8.self),
+                                        p.inputZeroPoint)
+                    r += y1 - y0
+                }
+                return
+            }
             var r = u0
             while r < u1 {
                 let b = r / g.outH, y0 = r % g.outH

@@ -98,14 +98,21 @@ enum Int8ConvOp: Int8OpDefinition {
         let packed: Int8PackedConv
         let input: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>
         let tasks: Int
+        /// `packed.scratchBytes` per task (row-flat depthwise), nil when not needed.
+        let scratch: UnsafeMutableRawPointer?
         init(packed: Int8PackedConv, input: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>, threads: Int) {
             self.packed = packed; self.input = input; self.output = output
             tasks = Int8ConvKernels.taskCount(packed, threads: threads)
+            scratch = packed.scratchBytes > 0
+                ? .allocate(byteCount: Self.stride(packed) * tasks, alignment: 64) : nil
         }
+        deinit { scratch?.deallocate() }
+        static func stride(_ p: Int8PackedConv) -> Int { (p.scratchBytes + 63) / 64 * 64 }
         func run(_ pool: ThreadPool) {
-            let n = tasks
+            let n = tasks, step = Self.stride(packed)
             pool.parallelFor(n) { t in
-                Int8ConvKernels.run(self.packed, input: self.input, output: self.output, task: t, taskCount: n)
+                Int8ConvKernels.run(self.packed, input: self.input, output: self.output, task: t, taskCount: n,
+                                    scratch: self.scratch.map { $0 + t * step })
             }
         }
     }

@@ -207,12 +207,22 @@ public final class Session {
 
     /// Runs the model once and hands every float32 activation to `body` right
     /// after it is computed (graph inputs first), under its `tensorKey` name.
-    /// For calibration; buffers are only valid inside `body`.
+    /// uint8 activations of an INT8 session are reported dequantized (for
+    /// per-layer error analysis). For calibration and debugging: allocates.
+    /// Buffers are only valid inside `body`.
     public func runObserving(_ body: (_ tensor: String, _ values: UnsafeBufferPointer<Float>) -> Void) {
+        var scratch: [Float] = []
         func report(_ t: Int) {
             let info = graph.tensors[t]
-            guard info.dtype == .float32, !info.isConstant, let p = pointer(t) else { return }
-            body(keys[t], UnsafeBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: info.shape.reduce(1, *)))
+            guard !info.isConstant, let p = pointer(t) else { return }
+            let n = info.shape.reduce(1, *)
+            if info.dtype == .float32 {
+                body(keys[t], UnsafeBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: n))
+            } else if info.dtype == .uint8, let q = info.quant, q.scale.count == 1, let zp = q.zeroPoint.first {
+                let u = p.assumingMemoryBound(to: UInt8.self)
+                scratch = (0..<n).map { q.scale[0] * Float(Int32(u[$0]) - Int32(zp)) }
+                scratch.withUnsafeBufferPointer { body(keys[t], $0) }
+            }
         }
         for io in graph.inputs { report(io.tensor) }
         for (i, op) in prepared.enumerated() {

@@ -1,0 +1,145 @@
+/* Stride-1 depthwise conv on AVX-512 VNNI in "row-flat" form.
+ *
+ * With stride 1, output row y is a flat byte vector of outW * C bytes, and for
+ * tap (ky, kx) it reads the flat input row (y + ky*dh) shifted by kx*dw*C
+ * bytes (in a zero-point-padded copy of the input rows). So 64 consecutive
+ * output bytes (any mix of pixels and channels) need 64 consecutive input bytes
+ * per tap: one plain load, no widening. vpdpbusd then multiplies 4 bytes per
+ * int32 lane; four weight vectors, each holding the weight in only one byte of
+ * the four (k = 0..3), give four accumulators where lane j of accumulator k
+ * is output byte 4j + k. Requantized lanes are 0...255, so the four are merged
+ * back into byte order with shifts and ors. Per 64 outputs and tap: 1 load and
+ * 4 vpdpbusd, no shuffles.
+ *
+ * The channel of output byte f is f mod C, so a block starting at byte 64b
+ * sees the weight pattern of phase (64b mod C) / gcd(64, C); one set of weight,
+ * bias and scale vectors is packed per phase (C / gcd(64, C) of them).
+ * Padded input rows live in a per-task ring of (kH-1)*dh+1 rows.
+ * Bit-exact with the other variants: same int32 sums, same fp32 requantization. */
+#include "ckernels_int8.h"
+#include <string.h>
+
+static size_t gcd_size(size_t a, size_t b) { while (b) { size_t t = a % b; a = b; b = t; } return a; }
+static size_t flat_phases(size_t channels) { return channels / gcd_size(64, channels); }
+static size_t flat_phase_bytes(size_t taps) { return 512 + taps * 256; }
+
+size_t vseg_q8_packed_dwflat_size(size_t channels, size_t taps) {
+    return flat_phases(channels) * flat_phase_bytes(taps);
+}
+
+void vseg_q8_pack_dwflat(size_t channels, size_t taps, const int8_t *weights, const int32_t *bias,
+                         const float *scale, int32_t zp_in, void *packed) {
+    const size_t phases = flat_phases(channels), pb = flat_phase_bytes(taps), g = gcd_size(64, channels);
+    uint8_t *out = (uint8_t *)packed;
+    memset(out, 0, phases * pb);
+    for (size_t p = 0; p < phases; p++) {
+        uint8_t *ph = out + p * pb;
+        for (size_t byte = 0; byte < 64; byte++) {
+            const size_t ch = (p * g + byte) % channels, k = byte & 3, lane = byte >> 2;
+            int32_t sum = 0;
+            for (size_t t = 0; t < taps; t++) {
+                const int8_t v = weights[t * channels + ch];
+                sum += v;
+                ((int8_t *)(ph + 512 + (t * 4 + k) * 64))[byte] = v;
+            }
+            const int32_t b = (bias ? bias[ch] : 0) - zp_in * sum;
+            memcpy(ph + (k * 16 + lane) * 4, &b, 4);
+            memcpy(ph + 256 + (k * 16 + lane) * 4, &scale[ch], 4);
+        }
+    }
+}
+
+int vseg_q8_dwflat_supported(int isa, const vseg_q8_dw_geometry *g) {
+#if defined(__x86_64__)
+    return isa == VSEG_Q8_ISA_AVX512VNNI && vseg_q8_isa_supported(isa) && g->stride_h == 1 && g->stride_w == 1
+        && g->k_h * g->k_w <= 64
+        && g->out_w + (g->k_w - 1) * g->dilation_w >= g->in_w;
+#else
+    (void)isa; (void)g;
+    return 0;
+#endif
+}
+
+static size_t padded_row_bytes(const vseg_q8_dw_geometry *g) {
+    return (size_t)(g->out_w + (g->k_w - 1) * g->dilation_w) * (size_t)g->channels;
+}
+
+size_t vseg_q8_dwflat_scratch_size(const vseg_q8_dw_geometry *g) {
+    return (size_t)((g->k_h - 1) * g->dilation_h + 1) * padded_row_bytes(g) + 64;
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+
+/* Padded row py (input row py - pad_top) into dst: zero point outside the image. */
+static void pad_row(const vseg_q8_dw_geometry *g, const uint8_t *input, int32_t py, uint8_t zp, uint8_t *dst) {
+    const size_t C = (size_t)g->channels, rb = padded_row_bytes(g);
+    const int32_t iy = py - g->pad_top;
+    if (iy < 0 || iy >= g->in_h) { memset(dst, zp, rb); return; }
+    const int32_t wp = g->out_w + (g->k_w - 1) * g->dilation_w;
+    const int32_t left = g->pad_left < wp ? g->pad_left : wp;
+    int32_t right = wp - left - g->in_w; /* columns after the image (may be negative: unused input columns) */
+    const int32_t copy = right < 0 ? g->in_w + right : g->in_w;
+    if (right < 0) right = 0;
+    memset(dst, zp, (size_t)left * C);
+    memcpy(dst + (size_t)left * C, input + (size_t)iy * g->in_w * C, (size_t)copy * C);
+    memset(dst + (size_t)(left + copy) * C, zp, (size_t)right * C);
+}
+
+T512 void vseg_q8_dwconv_flat(const vseg_q8_dw_geometry *g, const uint8_t *input, const void *packed,
+                              uint8_t *output, int32_t y_begin, int32_t y_end, const vseg_q8_output_params *p,
+                              uint8_t *scratch, int32_t zp_in) {
+    const size_t C = (size_t)g->channels, taps = (size_t)g->k_h * g->k_w;
+    const size_t rb = padded_row_bytes(g), gsz = gcd_size(64, C), pb = flat_phase_bytes(taps);
+    const int32_t ring = (g->k_h - 1) * g->dilation_h + 1;
+    const size_t len = (size_t)g->out_w * C, blocks = (len + 63) / 64;
+    const __m512 lo = _mm512_set1_ps((float)(p->qmin - p->zero_point));
+    const __m512 hi = _mm512_set1_ps((float)(p->qmax - p->zero_point));
+    const __m512i zp = _mm512_set1_epi32(p->zero_point);
+    const __mmask64 tail = (len % 64) ? (((__mmask64)1 << (len % 64)) - 1) : ~(__mmask64)0;
+    const uint8_t *pk = (const uint8_t *)packed;
+    for (int32_t y = y_begin; y < y_end; y++) {
+        /* fill the padded rows this output row needs that the ring does not hold yet */
+        const int32_t first = y == y_begin ? y : y + ring - 1;
+        for (int32_t py = first; py < y + ring; py++) pad_row(g, input, py, (uint8_t)zp_in, scratch + (size_t)(py % ring) * rb);
+        const uint8_t *rows[64];
+        for (int32_t ky = 0; ky < g->k_h; ky++) {
+            const uint8_t *row = scratch + (size_t)((y + ky * g->dilation_h) % ring) * rb;
+            for (int32_t kx = 0; kx < g->k_w; kx++) rows[ky * g->k_w + kx] = row + (size_t)kx * g->dilation_w * C;
+        }
+        uint8_t *out = output + (size_t)y * len;
+        for (size_t b = 0; b < blocks; b++) {
+            const size_t f0 = b * 64;
+            const uint8_t *ph = pk + ((f0 % C) / gsz) * pb;
+            const __mmask64 m = b + 1 == blocks ? tail : ~(__mmask64)0;
+            __m512i a0 = _mm512_loadu_si512(ph), a1 = _mm512_loadu_si512(ph + 64);
+            __m512i a2 = _mm512_loadu_si512(ph + 128), a3 = _mm512_loadu_si512(ph + 192);
+            const uint8_t *w = ph + 512;
+            for (size_t t = 0; t < taps; t++, w += 256) {
+                const __m512i x = _mm512_maskz_loadu_epi8(m, rows[t] + f0);
+                a0 = _mm512_dpbusd_epi32(a0, x, _mm512_loadu_si512(w));
+                a1 = _mm512_dpbusd_epi32(a1, x, _mm512_loadu_si512(w + 64));
+                a2 = _mm512_dpbusd_epi32(a2, x, _mm512_loadu_si512(w + 128));
+                a3 = _mm512_dpbusd_epi32(a3, x, _mm512_loadu_si512(w + 192));
+            }
+            __m512i q[4];
+            const __m512i acc[4] = {a0, a1, a2, a3};
+            for (int k = 0; k < 4; k++) {
+                __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[k]), _mm512_loadu_ps((const float *)(ph + 256 + k * 64)));
+                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                q[k] = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
+            }
+            const __m512i merged = _mm512_or_si512(_mm512_or_si512(q[0], _mm512_slli_epi32(q[1], 8)),
+                                                   _mm512_or_si512(_mm512_slli_epi32(q[2], 16), _mm512_slli_epi32(q[3], 24)));
+            _mm512_mask_storeu_epi8(out + f0, m, merged);
+        }
+    }
+}
+#else
+void vseg_q8_dwconv_flat(const vseg_q8_dw_geometry *g, const uint8_t *input, const void *packed,
+                         uint8_t *output, int32_t y_begin, int32_t y_end, const vseg_q8_output_params *p,
+                         uint8_t *scratch, int32_t zp_in) {
+    (void)g; (void)input; (void)packed; (void)output; (void)y_begin; (void)y_end; (void)p; (void)scratch; (void)zp_in;
+}
+#endif
