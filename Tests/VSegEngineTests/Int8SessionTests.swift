@@ -130,6 +130,35 @@ final class Int8SessionTests: XCTestCase {
         }
     }
 
+    /// Few input channels take the row-merged path (kernel rows as one tap); its
+    /// padded copy and offsets must give the reference's bytes.
+    func testSmallChannelStemsMatchReference() throws {
+        var rng = SeededRandom(seed: 0x57E)
+        // (kernel, stride, pad, dilationH, inC, outC, h, w)
+        let cases: [(Int, Int, Int, Int, Int, Int, Int, Int)] = [(7, 2, 3, 1, 3, 64, 20, 31), (3, 1, 1, 1, 1, 5, 9, 9),
+                                                                  (5, 3, 0, 1, 4, 17, 16, 13), (3, 2, 2, 2, 8, 8, 11, 7),
+                                                                  (2, 1, 0, 1, 15, 3, 6, 6)]
+        for (k, stride, pad, dh, ci, co, h, w) in cases {
+            var g = Graph(format: .builtin)
+            let x = Int8GraphHarness.input(&g, [1, h, w, ci])
+            var a = conv(k, stride: stride, pad: .explicit(top: pad, left: pad, bottom: pad, right: pad), act: .relu)
+            a.dilation = (dh, 1)
+            let y = Int8GraphHarness.node(&g, .conv2D(a), x, [([co, k, k, ci], rng.floats(co * k * k * ci)), ([co], rng.floats(co))], "stem")
+            g.outputs = [GraphIO(tensor: y, name: "y")]
+            let model = try Model(graph: g)
+            let samples = (0..<2).map { _ in [rng.floats(h * w * ci, -1, 1)] }
+            let table = try Int8GraphHarness.minMaxTable(model, samples: samples)
+            let ref = try Session(model: model, threads: 1, profile: false, referenceOps: true, precision: .int8(table))
+            for threads in [1, 2] {
+                let fast = try Session(model: model, threads: threads, precision: .int8(table))
+                for sample in samples {
+                    XCTAssertEqual(try Int8GraphHarness.run(fast, sample)[0], try Int8GraphHarness.run(ref, sample)[0],
+                                   "k\(k) s\(stride) pad\(pad) dh\(dh) \(ci)->\(co) \(h)x\(w) threads \(threads)")
+                }
+            }
+        }
+    }
+
     func testFP32MarkKeepsThatLayerInFloat() throws {
         var rng = SeededRandom(seed: 0xF32)
         let model = try chainModel(&rng, h: 16, w: 16, c: 8)

@@ -1,3 +1,4 @@
+import CKernels
 import VSegCore
 
 /// INT8 Conv2D / DepthwiseConv2D / TransposeConv2D (QuantScheme.swift).
@@ -67,6 +68,10 @@ enum Int8ConvOp: Int8OpDefinition {
                 return ReferenceRun(g: g, depthwise: form == .depthwise, weights: q.values, bias: b, scales: scales,
                                     zpIn: xq.zeroPoint, out: out, input: c.u8In(0), output: c.u8Out(0))
             }
+            if form == .dense, RowMergedRun.applies(g) {
+                return RowMergedRun(g: g, weights: q.values, bias: b, scales: scales, zpIn: xq.zeroPoint, out: out,
+                                    input: c.u8In(0), output: c.u8Out(0), threads: c.threads)
+            }
             let packed: Int8PackedConv = q.values.withUnsafeBufferPointer { w in
                 scales.withUnsafeBufferPointer { s in
                     withOptionalPointer(b) { bp in
@@ -113,6 +118,84 @@ enum Int8ConvOp: Int8OpDefinition {
             pool.parallelFor(n) { t in
                 Int8ConvKernels.run(self.packed, input: self.input, output: self.output, task: t, taskCount: n,
                                     scratch: self.scratch.map { $0 + t * step })
+            }
+        }
+    }
+
+    /// Dense conv with few input channels (e.g. a 7x7 stem on RGB): the `kW`
+    /// taps of one kernel row are `kW * inC` consecutive bytes of a zero-point
+    /// padded copy of the input, so the indirect GEMM runs `kH` taps of
+    /// `kW * inC` channels instead of `kH * kW` taps of `inC` (OHWI weights are
+    /// already in that order). Padding happens once per run into a buffer made
+    /// at prepare; the per-tap overhead of tiny `inC` goes away.
+    final class RowMergedRun: PreparedOp {
+        static func applies(_ g: ConvGeometry) -> Bool {
+            g.groups == 1 && g.kW > 1 && g.dilationW == 1 && g.inC * g.kW <= 64 && g.inC < 16
+        }
+        let g: ConvGeometry
+        let input: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>
+        let padded: UnsafeMutablePointer<UInt8>
+        let offsets: UnsafeMutablePointer<Int64>
+        let packed: UnsafeMutableRawPointer
+        let params: UnsafeMutablePointer<vseg_q8_output_params>
+        let hp: Int, wp: Int, tasks: Int, zp: UInt8, isa: Int32
+        static let rowAlign = 12
+
+        init(g: ConvGeometry, weights: [Int8], bias: [Int32]?, scales: [Float], zpIn: Int32, out: Int8OutputParams,
+             input: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>, threads: Int) {
+            self.g = g; self.input = input; self.output = output
+            zp = UInt8(zpIn)
+            isa = Int8ISA.selected.rawValue
+            hp = max((g.outH - 1) * g.strideH + (g.kH - 1) * g.dilationH + 1, g.padTop + g.inH)
+            wp = max((g.outW - 1) * g.strideW + g.kW, g.padLeft + g.inW)
+            padded = .allocate(capacity: g.batch * hp * wp * g.inC + 64)
+            padded.initialize(repeating: UInt8(zpIn), count: g.batch * hp * wp * g.inC + 64)
+            let pixels = g.batch * g.outH * g.outW
+            offsets = .allocate(capacity: max(pixels * g.kH, 1))
+            for p in 0..<pixels {
+                let b = p / (g.outH * g.outW), oy = (p / g.outW) % g.outH, ox = p % g.outW
+                for ky in 0..<g.kH {
+                    offsets[p * g.kH + ky] = Int64(((b * hp + oy * g.strideH + ky * g.dilationH) * wp + ox * g.strideW) * g.inC)
+                }
+            }
+            let kc = g.kW * g.inC
+            let pk = UnsafeMutableRawPointer.allocate(byteCount: max(vseg_q8_packed_gemm_size(g.outC, g.kH, kc), 1), alignment: 64)
+            weights.withUnsafeBufferPointer { w in
+                scales.withUnsafeBufferPointer { s in
+                    withOptionalPointer(bias) { bp in
+                        vseg_q8_pack_gemm(g.outC, g.kH, kc, w.baseAddress!, bp, s.baseAddress!, zpIn, pk)
+                    }
+                }
+            }
+            packed = pk
+            params = .allocate(capacity: 1)
+            params.initialize(to: out.c)
+            tasks = max(1, min(threads, (pixels + Self.rowAlign - 1) / Self.rowAlign))
+        }
+
+        deinit {
+            padded.deallocate(); offsets.deallocate(); packed.deallocate(); params.deallocate()
+        }
+
+        func run(_ pool: ThreadPool) {
+            let g = self.g
+            // Interior rows of the padded copy (the zero-point border was written at prepare and never changes).
+            let rowBytes = g.inW * g.inC
+            pool.forChunks(g.batch * g.inH, grain: 64) { r in
+                for row in r {
+                    let b = row / g.inH, iy = row % g.inH
+                    (self.padded + ((b * self.hp + g.padTop + iy) * self.wp + g.padLeft) * g.inC)
+                        .update(from: self.input + row * rowBytes, count: rowBytes)
+                }
+            }
+            let pixels = g.batch * g.outH * g.outW, units = (pixels + Self.rowAlign - 1) / Self.rowAlign
+            let n = tasks
+            pool.parallelFor(n) { t in
+                let u = splitRange(units, parts: n, t)
+                let m0 = u.lowerBound * Self.rowAlign, m1 = min(pixels, u.upperBound * Self.rowAlign)
+                if m0 >= m1 { return }
+                vseg_q8_igemm(self.isa, m1 - m0, g.outC, g.kH, g.kW * g.inC, self.offsets + m0 * g.kH, self.padded,
+                              self.padded, self.packed, self.output + m0 * g.outC, g.outC, self.params)
             }
         }
     }
