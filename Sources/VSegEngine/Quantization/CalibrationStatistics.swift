@@ -196,49 +196,58 @@ public struct TensorStatistics: Sendable, Equatable {
     }
 
     /// TensorRT-style threshold (a magnitude) minimizing KL(P||Q) with `levels` quantization levels.
+    ///
+    /// As in TensorRT/MXNet, Q spreads each level's mass over the bins where P
+    /// is non-zero (so the clipped tail in the last bin counts), and a P bin
+    /// with an empty Q bin costs as if Q held 1e-8 there. The sums are taken
+    /// with prefix sums per level, so a candidate costs O(levels), not O(bins).
     static func klThreshold(_ h: SideHistogram, levels: Int) -> Float {
         let n = SideHistogram.binCount
-        let bins = h.bins.map(Double.init)
-        let total = bins.reduce(0, +)
-        guard total > 0, levels < n else { return h.range }
-        var best = n, bestKL = Double.infinity
-        var p = [Double](repeating: 0, count: n)
-        var q = [Double](repeating: 0, count: n)
-        // suffix[i] = sum of bins[i...], the tail clipped into bin i-1.
-        var suffix = [Double](repeating: 0, count: n + 1)
-        for i in stride(from: n - 1, through: 0, by: -1) { suffix[i] = suffix[i + 1] + bins[i] }
-        // From the widest candidate down, so ties keep the wider range.
-        for i in stride(from: n, through: levels, by: -1) {
-            for j in 0 ..< i { p[j] = bins[j] }
-            p[i - 1] += suffix[i]
-            // Q: bins[0..<i] merged into `levels` chunks, each chunk's mass spread over its non-empty bins.
+        guard h.count > 0, levels < n else { return h.range }
+        var last = n - 1
+        while last > 0 && h.bins[last] == 0 { last -= 1 }
+        // mass[j], nonEmpty[j], plogp[j]: sums over bins[0..<j].
+        var mass = [Double](repeating: 0, count: n + 1)
+        var nonEmpty = [Int](repeating: 0, count: n + 1)
+        var plogp = [Double](repeating: 0, count: n + 1)
+        for j in 0 ..< n {
+            let b = Double(h.bins[j])
+            mass[j + 1] = mass[j] + b
+            nonEmpty[j + 1] = nonEmpty[j] + (b > 0 ? 1 : 0)
+            plogp[j + 1] = plogp[j] + (b > 0 ? b * log(b) : 0)
+        }
+        let total = mass[n]
+        let logEps = log(1e-8)
+        var best = last + 1, bestKL = Double.infinity
+        // Thresholds past the largest value clip nothing; from the widest down, so ties keep the wider range.
+        for i in stride(from: last + 1, through: Swift.min(levels, last + 1), by: -1) {
+            let bLast = Double(h.bins[i - 1])
+            let tail = total - mass[i]
+            let pLast = bLast + tail
+            let sumPlogP = plogp[i - 1] + (pLast > 0 ? pLast * log(pLast) : 0)
+            let sq = mass[i]
+            guard sq > 0 else { continue }
+            let logSq = log(sq)
+            var sumPlogQ = 0.0
             for l in 0 ..< levels {
                 let s = l * i / levels, e = (l + 1) * i / levels
-                var mass = 0.0, nonEmpty = 0
-                for j in s ..< e { mass += bins[j]; if bins[j] > 0 { nonEmpty += 1 } }
-                let v = nonEmpty > 0 ? mass / Double(nonEmpty) : 0
-                for j in s ..< e { q[j] = bins[j] > 0 ? v : 0 }
+                guard e > s else { continue }
+                let m = mass[e] - mass[s]
+                var k = nonEmpty[e] - nonEmpty[s]
+                var pm = m
+                let holdsLast = e == i
+                if holdsLast && bLast == 0 && tail > 0 { k += 1 }
+                if holdsLast { pm += tail }
+                if m > 0 {
+                    sumPlogQ += pm * (log(m / Double(k)) - logSq)
+                } else if holdsLast && tail > 0 {
+                    sumPlogQ += tail * logEps
+                }
             }
-            let kl = Self.divergence(p, q, count: i)
+            let kl = (sumPlogP / total - log(total)) - sumPlogQ / total
             if kl < bestKL { bestKL = kl; best = i }
         }
         return Float(best) * h.binWidth
-    }
-
-    /// KL(P||Q) of the first `count` bins, both normalized; a P bin with an empty Q bin
-    /// (the clipped tail landing on an empty bin) costs as if Q held a small epsilon there.
-    static func divergence(_ p: [Double], _ q: [Double], count: Int) -> Double {
-        var sp = 0.0, sq = 0.0
-        for j in 0 ..< count { sp += p[j]; sq += q[j] }
-        guard sp > 0, sq > 0 else { return .infinity }
-        let eps = 1e-4 / sq
-        var kl = 0.0
-        for j in 0 ..< count where p[j] > 0 {
-            let pj = p[j] / sp
-            let qj = q[j] > 0 ? q[j] / sq : eps
-            kl += pj * log(pj / qj)
-        }
-        return kl
     }
 }
 

@@ -9,6 +9,15 @@ public struct LayerSensitivity: Sendable, Equatable {
     public var error: Double
 }
 
+/// What `Sensitivity.analyze` found.
+public struct SensitivityReport: Sendable {
+    /// Worst first (ties by key).
+    public var ranked: [LayerSensitivity] = []
+    /// Candidates whose isolated INT8 session could not be built, with the reason
+    /// (an INT8 op that refuses the node at prepare time).
+    public var failed: [(key: String, reason: String)] = []
+}
+
 /// Per-layer sensitivity analysis: for each tensor of the table, a session
 /// where every other entry is `fp32` runs the samples, and its outputs are
 /// compared with the FP32 ones. Tensors whose producer cannot run INT8 on its
@@ -23,9 +32,9 @@ public enum Sensitivity {
     /// `inputs[s][i]`: sample s, graph input i; `reference[s][o]`: its FP32 output o
     /// (`Calibrator.retainedInputs` / `retainedOutputs`). `progress(done, total)` after each layer.
     public static func analyze(model: Model, table: QuantTable, inputs: [[[Float]]], reference: [[[Float]]], threads: Int = 0,
-                               progress: ((Int, Int) -> Void)? = nil) throws -> [LayerSensitivity] {
+                               progress: ((Int, Int) -> Void)? = nil) throws -> SensitivityReport {
         precondition(inputs.count == reference.count, "one reference output set per sample")
-        guard !inputs.isEmpty else { return [] }
+        guard !inputs.isEmpty else { return SensitivityReport() }
         let base = table.tensorQuantization
         // Which entries make a producer run INT8 in isolation: decided on the
         // calibration graph by the quantization pass alone (no weight packing).
@@ -37,9 +46,14 @@ public enum Sensitivity {
             let (_, report) = try QuantizationPass.run(calib.graph, table: isolated)
             if report.int8Nodes > 0 { candidates.append((e.key, isolated, report.int8Nodes)) }
         }
-        var out: [LayerSensitivity] = []
+        var report = SensitivityReport()
         for (n, c) in candidates.enumerated() {
-            let s = try Session(model: model, threads: threads, precision: .int8(c.table))
+            defer { progress?(n + 1, candidates.count) }
+            let s: Session
+            do { s = try Session(model: model, threads: threads, precision: .int8(c.table)) } catch {
+                report.failed.append((c.key, "\(error)"))
+                continue
+            }
             var total = 0.0, terms = 0
             for (sample, ins) in inputs.enumerated() {
                 for (i, values) in ins.enumerated() {
@@ -53,10 +67,10 @@ public enum Sensitivity {
                     terms += 1
                 }
             }
-            out.append(LayerSensitivity(key: c.key, int8Nodes: c.int8Nodes, error: terms > 0 ? total / Double(terms) : 0))
-            progress?(n + 1, candidates.count)
+            report.ranked.append(LayerSensitivity(key: c.key, int8Nodes: c.int8Nodes, error: terms > 0 ? total / Double(terms) : 0))
         }
-        return out.sorted { $0.error != $1.error ? $0.error > $1.error : $0.key < $1.key }
+        report.ranked.sort { $0.error != $1.error ? $0.error > $1.error : $0.key < $1.key }
+        return report
     }
 
     /// `||a - b|| / max(||b||, 1e-12)`, accumulated in Double.
