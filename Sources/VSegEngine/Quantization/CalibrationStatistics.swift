@@ -17,10 +17,11 @@
 //   zero separately, because uint8 activations are asymmetric: a ReLU output
 //   has no negative side at all, a sigmoid-free logit may be lopsided. For a
 //   side with histogram h (2048 bins of magnitude), each candidate threshold
-//   i bins (i = L ... 2048) builds the reference P = h[0..<i] with the clipped
-//   tail added to the last bin, and Q = h[0..<i] requantized into L levels
-//   (each level's mass spread evenly over its non-empty bins); the i with the
-//   smallest KL(P||Q) wins and gives threshold i * binWidth. L is the share of
+//   of i bins (i from L up to the last non-empty bin + 1) builds the reference
+//   P = h[0..<i] with the clipped tail added to the last bin, and Q = h[0..<i]
+//   merged into L levels, each level's mass spread evenly over the bins where
+//   P is non-zero (as TensorRT/MXNet do); the i with the smallest KL(P||Q)
+//   wins (ties: the wider) and gives threshold i * binWidth. L is the share of
 //   the 255 uint8 steps the side would get under minmax (255 for a one-sided
 //   tensor, about 128 each for a symmetric one), at least 8. Exact zeros are
 //   left out of both histograms: zero is exactly representable under any range,

@@ -236,7 +236,8 @@ public struct QuantTable: Sendable, Equatable {
 
     private static func parseEntry(_ raw: [String], _ fail: (String) -> QuantTableError) throws -> QuantTableEntry {
         var f = raw
-        if let c = f.firstIndex(where: { $0.hasPrefix("#") }) { f = Array(f[..<c]) }
+        // A key may start with '#' (`name#index` of an unnamed tensor); comments only follow it.
+        if let c = f.dropFirst().firstIndex(where: { $0.hasPrefix("#") }) { f = Array(f[..<c]) }
         guard f.count == 5 || (f.count == 6 && f[5] == "fp32") else {
             if f.count == 6 { throw fail("unknown flag '\(f[5])' (only fp32 is allowed)") }
             throw fail("expected 'tensor <key> <min> <max> <scale> <zero_point> [fp32]', got \(f.count) fields")
