@@ -8,4 +8,5 @@ let commandList: [ParsableCommand.Type] = [
     Infer.self,
     Bench.self,
     Eval.self,
+    Calibrate.self,
 ]

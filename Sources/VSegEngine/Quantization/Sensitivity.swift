@@ -1,0 +1,101 @@
+/// How much quantizing one tensor alone hurts the model's outputs.
+public struct LayerSensitivity: Sendable, Equatable {
+    /// The tensor's `Session.tensorKey` (its QuantTable key).
+    public var key: String
+    /// Nodes that ran INT8 in the isolated session (the tensor's producer, plus
+    /// any same-as-input ops it drags along).
+    public var int8Nodes: Int
+    /// Mean over samples and outputs of ||y_int8 - y_fp32|| / ||y_fp32||.
+    public var error: Double
+}
+
+/// What `Sensitivity.analyze` found.
+public struct SensitivityReport: Sendable {
+    /// Worst first (ties by key).
+    public var ranked: [LayerSensitivity] = []
+    /// Candidates whose isolated INT8 session could not be built, with the reason
+    /// (an INT8 op that refuses the node at prepare time).
+    public var failed: [(key: String, reason: String)] = []
+}
+
+/// Per-layer sensitivity analysis: for each tensor of the table, a session
+/// where every other entry is `fp32` runs the samples, and its outputs are
+/// compared with the FP32 ones. Tensors whose producer cannot run INT8 on its
+/// own (graph inputs, ops that need a uint8 input from an INT8 neighbour) are
+/// skipped: they would measure nothing.
+///
+/// The error of one sample and output is the relative L2 norm
+/// `||q - f|| / max(||f||, 1e-12)`; a layer's score is the mean over outputs
+/// and samples. Results are sorted worst first (ties by key, so the order is
+/// deterministic).
+public enum Sensitivity {
+    /// `inputs[s][i]`: sample s, graph input i; `reference[s][o]`: its FP32 output o
+    /// (`Calibrator.retainedInputs` / `retainedOutputs`). `progress(done, total)` after each layer.
+    public static func analyze(model: Model, table: QuantTable, inputs: [[[Float]]], reference: [[[Float]]], threads: Int = 0,
+                               progress: ((Int, Int) -> Void)? = nil) throws -> SensitivityReport {
+        precondition(inputs.count == reference.count, "one reference output set per sample")
+        guard !inputs.isEmpty else { return SensitivityReport() }
+        let base = table.tensorQuantization
+        // Which entries make a producer run INT8 in isolation: decided on the
+        // calibration graph by the quantization pass alone (no weight packing).
+        let calib = try Session(model: model, threads: 1, precision: .fp32Calibration)
+        var candidates: [(key: String, table: [String: TensorQuantization], int8Nodes: Int)] = []
+        for e in table.entries where !e.keepFP32 {
+            var isolated = base
+            for k in isolated.keys { isolated[k]!.keepFP32 = k != e.key }
+            let (_, report) = try QuantizationPass.run(calib.graph, table: isolated)
+            if report.int8Nodes > 0 { candidates.append((e.key, isolated, report.int8Nodes)) }
+        }
+        var report = SensitivityReport()
+        for (n, c) in candidates.enumerated() {
+            defer { progress?(n + 1, candidates.count) }
+            let s: Session
+            do { s = try Session(model: model, threads: threads, precision: .int8(c.table)) } catch {
+                report.failed.append((c.key, "\(error)"))
+                continue
+            }
+            var total = 0.0, terms = 0
+            for (sample, ins) in inputs.enumerated() {
+                for (i, values) in ins.enumerated() {
+                    let dst = s.input(i)
+                    precondition(dst.count == values.count, "sample input \(i) has \(values.count) values, the model takes \(dst.count)")
+                    _ = dst.update(fromContentsOf: values)
+                }
+                try s.run()
+                for o in 0 ..< s.outputCount {
+                    total += relativeL2(s.output(o), reference[sample][o])
+                    terms += 1
+                }
+            }
+            report.ranked.append(LayerSensitivity(key: c.key, int8Nodes: c.int8Nodes, error: terms > 0 ? total / Double(terms) : 0))
+        }
+        report.ranked.sort { $0.error != $1.error ? $0.error > $1.error : $0.key < $1.key }
+        return report
+    }
+
+    /// `||a - b|| / max(||b||, 1e-12)`, accumulated in Double.
+    public static func relativeL2(_ a: UnsafeBufferPointer<Float>, _ b: [Float]) -> Double {
+        precondition(a.count == b.count, "output sizes differ")
+        var d = 0.0, n = 0.0
+        for i in 0 ..< a.count {
+            let r = Double(b[i])
+            let e = Double(a[i]) - r
+            d += e * e
+            n += r * r
+        }
+        return d.squareRoot() / Swift.max(n.squareRoot(), 1e-12)
+    }
+
+    /// The keys of the `n` worst layers.
+    public static func worst(_ results: [LayerSensitivity], _ n: Int) -> [String] {
+        results.prefix(Swift.max(0, n)).map(\.key)
+    }
+
+    /// Marks the `n` worst layers `fp32` in `table`; returns their keys.
+    @discardableResult
+    public static func keepWorstFP32(_ results: [LayerSensitivity], _ n: Int, in table: inout QuantTable) -> [String] {
+        let keys = worst(results, n)
+        table.markFP32(keys)
+        return keys
+    }
+}

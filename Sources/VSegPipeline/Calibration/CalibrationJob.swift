@@ -1,0 +1,101 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import VSegCore
+import VSegEngine
+
+/// What `vseg calibrate` does.
+public struct CalibrationOptions: Sendable {
+    /// Built-in model name or .tflite/.onnx path.
+    public var model: String
+    /// Videos, image directories, globs or streams, read in order.
+    public var inputs: [String]
+    /// Use every K-th frame of each input.
+    public var every: Int = 10
+    /// Stop after this many frames in total.
+    public var maxFrames: Int = 100
+    public var method: CalibrationMethod = .percentile(CalibrationMethod.defaultPercentile)
+    /// Where to write the table; nil = `calibration/<model stem>.qtable`.
+    public var out: String?
+    /// Rank the layers by how much INT8 alone hurts the outputs.
+    public var sensitivity = false
+    /// Mark this many of the worst layers fp32 (implies `sensitivity`).
+    public var keepFP32 = 0
+    /// Samples the sensitivity pass runs (the first ones calibrated on).
+    public var sensitivityFrames = 8
+    /// Inference threads; nil = one per core.
+    public var threads: Int?
+
+    public init(model: String, inputs: [String]) {
+        self.model = model; self.inputs = inputs
+    }
+}
+
+/// The outcome, for the summary.
+public struct CalibrationResult: Sendable {
+    public var table: QuantTable
+    public var tablePath: String
+    public var modelPath: String
+    public var frames: Int
+    public var seconds: Double
+    /// Worst first; empty without sensitivity.
+    public var sensitivity: [LayerSensitivity]
+    public var keptFP32: [String]
+    /// Layers the sensitivity pass could not build an INT8 session for, with the reason.
+    public var sensitivityFailures: [(key: String, reason: String)]
+}
+
+/// Samples frames, collects statistics, optionally ranks layer sensitivity,
+/// writes the table.
+public enum CalibrationJob {
+    public static func run(_ o: CalibrationOptions, log: ((String) -> Void)? = nil) throws -> CalibrationResult {
+        guard o.keepFP32 >= 0 else { throw PipelineError.usage("--keep-fp32 must be 0 or more, got \(o.keepFP32)") }
+        let t0 = now()
+        let sampler = try CalibrationFrameSampler(model: o.model, inputs: o.inputs, every: o.every, maxFrames: o.maxFrames)
+        let analyze = o.sensitivity || o.keepFP32 > 0
+        let calibrator = try Calibrator(model: sampler.model, threads: o.threads ?? 0,
+                                        retainSamples: analyze ? max(1, o.sensitivityFrames) : 0)
+        let frames = try sampler.run(into: { calibrator.session.input(0) }) { _, _ in calibrator.addSample() }
+        let digest = try QuantTable.sha256(file: sampler.modelPath)
+        var table = calibrator.table(method: o.method, modelFile: Self.fileName(sampler.modelPath),
+                                     modelSHA256: digest, inputs: o.inputs, every: o.every)
+        var ranked: [LayerSensitivity] = []
+        var failed: [(key: String, reason: String)] = []
+        var kept: [String] = []
+        if analyze {
+            log?("sensitivity: quantizing one layer at a time on \(calibrator.retainedInputs.count) frames")
+            let report = try Sensitivity.analyze(model: sampler.model, table: table, inputs: calibrator.retainedInputs,
+                                                 reference: calibrator.retainedOutputs, threads: o.threads ?? 0)
+            ranked = report.ranked
+            failed = report.failed
+            kept = Sensitivity.keepWorstFP32(ranked, o.keepFP32, in: &table)
+        }
+        let out = o.out ?? QuantTableLocator.defaultOutput(modelPath: sampler.modelPath)
+        try makeParent(of: out)
+        try table.write(path: out)
+        return CalibrationResult(table: table, tablePath: out, modelPath: sampler.modelPath, frames: frames,
+                                 seconds: Double(now() - t0) / 1e9, sensitivity: ranked, keptFP32: kept,
+                                 sensitivityFailures: failed)
+    }
+
+    static func fileName(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
+
+    /// Creates the table's directory (one level, like `calibration/`) when missing.
+    static func makeParent(of path: String) throws {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
+        let dir = String(path[..<slash])
+        var st = stat()
+        if stat(dir, &st) == 0 { return }
+        if mkdir(dir, 0o755) != 0 && errno != EEXIST {
+            throw CalibrationError.cannotCreateDirectory(path: dir, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    static func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+}

@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import VSegCore
+import VSegEngine
+import VSegPipeline
+
+/// `vseg calibrate`: post-training INT8 calibration of a model on sample frames.
+struct Calibrate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Measure activation ranges on sample frames and write the INT8 quantization table.",
+        discussion: """
+        Runs the model in float on every K-th frame of each input (preprocessed \
+        exactly like `vseg run`), up to N frames in total, records the range of every \
+        activation and writes one uint8 scale/zero point per tensor to a text table \
+        (default calibration/<model file stem>.qtable, where --precision int8 looks). \
+        The table records the model's sha256, the method and the frames used.
+
+        Methods: minmax (exact range), percentile (clip both tails at --percentile, \
+        default 99.99), entropy (TensorRT-style KL threshold search on 2048-bin \
+        histograms, each side of zero separately). --sensitivity quantizes one layer \
+        at a time and ranks the layers by output error; --keep-fp32 N marks the N \
+        worst fp32 in the table. See calibration/README.md for the table format.
+
+        Exit codes: 2 bad command line, 3 input unreadable or no frames, 4 model \
+        missing or unsupported, 5 table cannot be written.
+
+        Examples:
+          vseg calibrate --model selfie --input samples/carphone_pristine.mp4
+          vseg calibrate --model models/fcn.onnx --input frames/ --every 1 --frames 200 --method entropy
+          vseg calibrate --model selfie -i a.mp4 -i b.mp4 --sensitivity --keep-fp32 3 --out /tmp/selfie.qtable
+        """)
+
+    @Option(help: ArgumentHelp("Built-in model name or .tflite/.onnx path.", valueName: "name|path"))
+    var model: String
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Video, image directory, glob or stream (repeatable).", valueName: "uri"))
+    var input: [String] = []
+
+    @Option(help: ArgumentHelp("Use every K-th frame of each input.", valueName: "k"))
+    var every: Int = 10
+
+    @Option(help: ArgumentHelp("Stop after N frames in total.", valueName: "n"))
+    var frames: Int = 100
+
+    @Option(help: ArgumentHelp("Range method: minmax, percentile or entropy.", valueName: "method"))
+    var method: String = "percentile"
+
+    @Option(help: ArgumentHelp("Percentile kept by --method percentile, in (50, 100].", valueName: "p"))
+    var percentile: Double?
+
+    @Option(help: ArgumentHelp("Table path (default: calibration/<model file stem>.qtable).", valueName: "path"))
+    var out: String?
+
+    @Flag(help: "Rank layers by the output error of quantizing each one alone.")
+    var sensitivity = false
+
+    @Option(name: .customLong("keep-fp32"), help: ArgumentHelp("Mark the N most sensitive layers fp32 (implies --sensitivity).", valueName: "n"))
+    var keepFP32: Int = 0
+
+    @Option(help: ArgumentHelp("Inference threads (default: one per core).", valueName: "n"))
+    var threads: Int?
+
+    @Flag(name: [.short, .long], help: "Print only errors.")
+    var quiet = false
+
+    func validate() throws {
+        if input.isEmpty { throw ValidationError("--input is required (a video, image directory, glob or stream)") }
+        if input.contains(where: \.isEmpty) { throw ValidationError("--input must not be empty") }
+        if every < 1 { throw ValidationError("--every must be at least 1, got \(every)") }
+        if frames < 1 { throw ValidationError("--frames must be at least 1, got \(frames)") }
+        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1, got \(t)") }
+        if keepFP32 < 0 { throw ValidationError("--keep-fp32 must be 0 or more, got \(keepFP32)") }
+        if let o = out, o.isEmpty { throw ValidationError("--out must not be empty") }
+        _ = try parsedMethod()
+    }
+
+    func parsedMethod() throws -> CalibrationMethod {
+        switch method {
+        case "minmax", "entropy":
+            if percentile != nil { throw ValidationError("--percentile only applies to --method percentile") }
+            return method == "minmax" ? .minmax : .entropy
+        case "percentile":
+            let p = percentile ?? CalibrationMethod.defaultPercentile
+            guard p > 50, p <= 100 else { throw ValidationError("--percentile must be in (50, 100], got \(p)") }
+            return .percentile(p)
+        default:
+            throw ValidationError("--method must be one of \(CalibrationMethod.names.joined(separator: ", ")); got '\(method)'")
+        }
+    }
+
+    func run() throws {
+        var o = CalibrationOptions(model: model, inputs: input)
+        o.every = every
+        o.maxFrames = frames
+        o.method = try parsedMethod()
+        o.out = out
+        o.sensitivity = sensitivity
+        o.keepFP32 = keepFP32
+        o.threads = threads
+        let quiet = self.quiet
+        let r = try CalibrationJob.run(o) { if !quiet { fputs("info: \($0)\n", stderr) } }
+        if quiet { return }
+        let fp32 = r.table.entries.filter(\.keepFP32).count
+        print("wrote \(r.tablePath): \(r.table.entries.count) tensors, \(r.frames) frames (every \(every)), method \(r.table.method), "
+              + "\(EvalTable.f(r.seconds, 1)) s" + (fp32 > 0 ? ", \(fp32) kept fp32" : ""))
+        if !r.sensitivityFailures.isEmpty {
+            print("sensitivity skipped \(r.sensitivityFailures.count) layers whose INT8 session failed to build (first: \(r.sensitivityFailures[0].key): \(r.sensitivityFailures[0].reason))")
+        }
+        if !r.sensitivity.isEmpty {
+            print("most sensitive layers (mean relative L2 output error when quantized alone):")
+            for s in r.sensitivity.prefix(max(5, r.keptFP32.count)) {
+                print("  " + EvalTable.pad(s.key, 40) + EvalTable.f(s.error, 6) + (r.keptFP32.contains(s.key) ? "  fp32" : ""))
+            }
+        }
+    }
+}
