@@ -1,0 +1,190 @@
+import XCTest
+@testable import VSegEngine
+import VSegCore
+
+/// One input of the op under test in an INT8 op harness graph.
+enum Int8OpInput {
+    /// Graph input of this NHWC shape -> 1x1 Conv2D (C -> C) -> op, so the op reads uint8.
+    case activation([Int])
+    /// Same, with a clamp fused into the conv (e.g. ReLU: the op's input has zero point 0).
+    case clamped([Int], Activation)
+    /// A float32 constant operand.
+    case constant([Int], [Float])
+    /// An int64 constant (pads, sizes, axes).
+    case ints([Int], [Int64])
+    case absent
+}
+
+/// Builds `graph inputs -> 1x1 convs -> op`, calibrates per-tensor ranges with an
+/// `.fp32Calibration` session over seeded inputs, and runs FP32 and INT8 sessions.
+/// The conv outputs are also graph outputs, so no clamp unary under test is fused
+/// into its conv.
+struct Int8OpHarness {
+    let model: Model
+    let convs: Int
+    var table: [String: TensorQuantization] = [:]
+
+    init(_ op: Op, _ inputs: [Int8OpInput], seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        func uniform(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * Float(rng.next() >> 40) / Float(1 << 24) }
+        var g = Graph(format: .builtin)
+        var ins: [Int] = [], convOuts: [Int] = []
+        for (k, i) in inputs.enumerated() {
+            switch i {
+            case let .activation(shape), let .clamped(shape, _):
+                var act = Activation.none
+                if case let .clamped(_, a) = i { act = a }
+                let c = shape[3]
+                let x = g.addTensor(TensorInfo(name: "in\(k)", shape: shape, dtype: .float32))
+                g.inputs.append(GraphIO(tensor: x, name: "in\(k)"))
+                let w = g.addConstant(name: "w\(k)", shape: [c, 1, 1, c],
+                                      data: .float32((0 ..< c * c).map { _ in uniform(-1.5, 1.5) / Float(c).squareRoot() }))
+                let b = g.addConstant(name: "b\(k)", shape: [c], data: .float32((0 ..< c).map { _ in uniform(-0.5, 0.5) }))
+                let y = g.addTensor(TensorInfo(name: "conv\(k)", shape: [], dtype: .float32))
+                g.nodes.append(Node(op: .conv2D(ConvAttrs(kernel: (1, 1), activation: act)), inputs: [x, w, b], outputs: [y],
+                                    name: "conv\(k)"))
+                ins.append(y); convOuts.append(y)
+            case let .constant(shape, values):
+                ins.append(g.addConstant(name: "const\(k)", shape: shape, data: .float32(values)))
+            case let .ints(shape, values):
+                ins.append(g.addConstant(name: "ints\(k)", shape: shape, data: .int64(values)))
+            case .absent:
+                ins.append(-1)
+            }
+        }
+        let out = g.addTensor(TensorInfo(name: "out", shape: [], dtype: .float32))
+        g.nodes.append(Node(op: op, inputs: ins, outputs: [out], name: "op"))
+        g.outputs = [GraphIO(tensor: out, name: "out")] + convOuts.map { GraphIO(tensor: $0, name: "\(g.tensors[$0].name)") }
+        model = try Model(graph: g)
+        convs = convOuts.count
+    }
+
+    static func feed(_ s: Session, seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        for i in 0 ..< s.inputCount {
+            let b = s.input(i)
+            for j in 0 ..< b.count { b[j] = -2 + 4 * Float(rng.next() >> 40) / Float(1 << 24) }
+        }
+    }
+
+    /// Min/max of every float activation over runs on `seeds`.
+    mutating func calibrate(seeds: [UInt64]) throws {
+        let s = try Session(model: model, threads: 1, precision: .fp32Calibration)
+        var ranges: [String: (Float, Float)] = [:]
+        for seed in seeds {
+            Self.feed(s, seed: seed)
+            s.runObserving { name, values in
+                var (lo, hi) = ranges[name] ?? (.infinity, -.infinity)
+                for v in values { lo = min(lo, v); hi = max(hi, v) }
+                ranges[name] = (lo, hi)
+            }
+        }
+        table = ranges.mapValues { TensorQuantization(quant: ActivationQuant(min: $0.0, max: $0.1)) }
+    }
+
+    func session(_ precision: Precision, threads: Int, reference: Bool = false) throws -> Session {
+        try Session(model: model, threads: threads, profile: false, referenceOps: reference, precision: precision)
+    }
+
+    static func output(_ s: Session, seed: UInt64) throws -> [Float] {
+        feed(s, seed: seed)
+        try s.run()
+        return Array(s.output(0))
+    }
+}
+
+/// Checks one op in INT8: (a) fast at 1 and 2 threads bit-identical to the reference
+/// twins, (b) within `steps` quantization steps of FP32 (FP32 clamped to the
+/// representable range of the output), (c) the op node ran INT8 (its output is uint8
+/// and nothing stayed FP32). `outputQuant` overrides the calibrated output parameters,
+/// `overrides` any tensor's (by name: "conv0", "out").
+/// Returns the INT8 output.
+@discardableResult
+func checkInt8Op(_ op: Op, _ inputs: [Int8OpInput], seed: UInt64, steps: Float = 2, outputQuant: ActivationQuant? = nil,
+                 overrides: [String: ActivationQuant] = [:], expectInt8: Bool = true, _ what: String = "",
+                 file: StaticString = #filePath, line: UInt = #line) throws -> [Float] {
+    var h = try Int8OpHarness(op, inputs, seed: seed)
+    try h.calibrate(seeds: [seed, seed &+ 1, seed &+ 2])
+    if let q = outputQuant { h.table["out"] = TensorQuantization(quant: q) }
+    for (k, q) in overrides { h.table[k] = TensorQuantization(quant: q) }
+    let label = "\(op.name) \(what) seed \(seed)"
+    let fast1 = try h.session(.int8(h.table), threads: 1)
+    let fast2 = try h.session(.int8(h.table), threads: 2)
+    let ref = try h.session(.int8(h.table), threads: 1, reference: true)
+    let fp32 = try h.session(.fp32, threads: 1)
+
+    // (c) the op ran INT8, everything else too.
+    guard let report = fast1.quantizationReport else { XCTFail("no quantization report", file: file, line: line); return [] }
+    let opOut = fast1.graph.tensors.first { $0.name == "out" }
+    if expectInt8 {
+        XCTAssertEqual(report.fp32Nodes, 0, "\(label): FP32 nodes left", file: file, line: line)
+        XCTAssertEqual(report.int8Nodes, h.convs + 1, "\(label): INT8 nodes", file: file, line: line)
+        XCTAssertEqual(opOut?.dtype, .uint8, "\(label): op output type", file: file, line: line)
+    } else {
+        XCTAssertEqual(report.fp32Nodes, 1, "\(label): the op should stay FP32", file: file, line: line)
+        XCTAssertEqual(opOut?.dtype, .float32, "\(label): op output type", file: file, line: line)
+    }
+
+    // (a) bit-identical fast/reference, 1 and 2 threads.
+    let a = try Int8OpHarness.output(fast1, seed: seed)
+    let b = try Int8OpHarness.output(fast2, seed: seed)
+    let r = try Int8OpHarness.output(ref, seed: seed)
+    XCTAssertEqual(a.count, r.count, label, file: file, line: line)
+    for (name, got) in [("1 thread", a), ("2 threads", b)] {
+        if !expectInt8 {
+            // An FP32 op's fast path matches its twin within a tolerance only.
+            XCTAssertTrue(zip(got, r).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) }, "\(label) \(name)", file: file, line: line)
+            continue
+        }
+        if let i = zip(got, r).enumerated().first(where: { $0.element.0.bitPattern != $0.element.1.bitPattern })?.offset {
+            let bad = zip(got, r).filter { $0.bitPattern != $1.bitPattern }.count
+            XCTFail("\(label) \(name): \(bad) of \(r.count) differ from the reference, first at \(i): \(got[i]) vs \(r[i])",
+                    file: file, line: line)
+        }
+    }
+
+    // (b) close to FP32.
+    let f = try Int8OpHarness.output(fp32, seed: seed)
+    XCTAssertEqual(f.count, a.count, label, file: file, line: line)
+    var scale: Float = 0
+    var lo = -Float.infinity, hi = Float.infinity
+    for t in fast1.graph.tensors where t.dtype == .uint8 && !t.isConstant {
+        guard let q = t.quant else { continue }
+        scale = max(scale, q.scale[0])
+        if t.name == "out" { lo = q.scale[0] * Float(0 - q.zeroPoint[0]); hi = q.scale[0] * Float(255 - q.zeroPoint[0]) }
+    }
+    if !expectInt8 { scale = h.table.values.map(\.quant.scale).max() ?? 0 }
+    var worst: Float = 0, at = 0
+    for i in 0 ..< min(f.count, a.count) {
+        let want = min(max(f[i], lo), hi)
+        let d = abs(a[i] - want)
+        if !(d <= worst) { worst = d; at = i }
+    }
+    XCTAssertLessThanOrEqual(worst, steps * scale,
+                             "\(label): off FP32 by \(worst / max(scale, 1e-30)) steps at \(at) (\(a.isEmpty ? 0 : a[at]) vs \(f.isEmpty ? 0 : f[at]))",
+                             file: file, line: line)
+    return a
+}
+
+/// Harness self-checks: the comparison can fail, and an unsupported op stays FP32.
+final class Int8OpTests: XCTestCase {
+    func testHarnessSeesInt8AndDetectsWrongParameters() throws {
+        // A correct run passes; then the same op with output parameters that saturate
+        // most values must be far from FP32 unless clamped (the check clamps FP32 too,
+        // so the result still passes, and the saturated outputs sit at the bounds).
+        let op = Op.binary(.add, activation: .none)
+        let y = try checkInt8Op(op, [.activation([1, 5, 7, 16]), .activation([1, 5, 7, 16])], seed: 11)
+        XCTAssertEqual(y.count, 5 * 7 * 16)
+        let narrow = ActivationQuant(scale: 0.001, zeroPoint: 128)
+        let z = try checkInt8Op(op, [.activation([1, 5, 7, 16]), .activation([1, 5, 7, 16])], seed: 11, outputQuant: narrow)
+        XCTAssertTrue(z.contains(narrow.dequantize(0)) && z.contains(narrow.dequantize(255)), "saturation expected")
+    }
+
+    func testUnsupportedActivationStaysFP32() throws {
+        // A non-clamp activation fused into a binary op is not an INT8 output clamp.
+        try checkInt8Op(.binary(.add, activation: .sigmoid), [.activation([1, 4, 4, 8]), .activation([1, 4, 4, 8])],
+                        seed: 12, expectInt8: false)
+        try checkInt8Op(.binary(.div, activation: .none), [.activation([1, 4, 4, 8]), .constant([8], (1 ... 8).map(Float.init))],
+                        seed: 13, expectInt8: false)
+    }
+}
