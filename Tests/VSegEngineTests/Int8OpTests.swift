@@ -188,3 +188,52 @@ final class Int8OpTests: XCTestCase {
                         seed: 13, expectInt8: false)
     }
 }
+
+/// Per-op time of the INT8 definitions against the FP32 ops on the same graph
+/// (the node named "op", from `layerProfile`). Opt-in, not a pass/fail test:
+///   VSEG_INT8_OP_TIMING=1 swift test -c release -Xswiftc -enable-testing --skip-build --filter Int8OpTimingTests
+final class Int8OpTimingTests: XCTestCase {
+    func testPrintOpTimes() throws {
+        let only = ProcessInfo.processInfo.environment["VSEG_INT8_OP_TIMING"] ?? ""
+        try XCTSkipIf(only.isEmpty, "set VSEG_INT8_OP_TIMING=1 (or to one case name)")
+        let big = [1, 128, 128, 32]
+        let cases: [(String, Op, [Int8OpInput])] = [
+            ("add same shape", .binary(.add, activation: .relu), [.activation(big), .activation(big)]),
+            ("mul per channel (SE)", .binary(.mul, activation: .none), [.activation(big), .activation([1, 1, 1, 32])]),
+            ("add constant scalar", .binary(.add, activation: .none), [.activation(big), .constant([1], [0.5])]),
+            ("sigmoid", .unary(.sigmoid), [.activation(big)]),
+            ("hardSwish", .unary(.hardSwish), [.activation(big)]),
+            ("prelu per channel", .prelu, [.activation(big), .constant([32], (0 ..< 32).map { Float($0) / 64 })]),
+            ("maxpool 3x3 s2", .pool(PoolAttrs(kind: .max, kernel: (3, 3), stride: (2, 2), padding: .same)), [.activation(big)]),
+            ("avgpool 3x3 s1", .pool(PoolAttrs(kind: .average, kernel: (3, 3), stride: (1, 1), padding: .same)), [.activation(big)]),
+            ("global mean", .reduce(.mean, axes: [1, 2], keepDims: true), [.activation(big)]),
+            ("resize bilinear 2x", .resize(ResizeAttrs(mode: .linear, coordinate: .halfPixel, scales: (2, 2))), [.activation([1, 64, 64, 32])]),
+            ("resize nearest 2x", .resize(ResizeAttrs(mode: .nearest, coordinate: .asymmetric, scales: (2, 2))), [.activation([1, 64, 64, 32])]),
+            ("pad constant", .pad(.constant), [.activation(big), .ints([8], [0, 0, 1, 1, 1, 1, 0, 0])]),
+            ("pad reflect", .pad(.reflect), [.activation(big), .ints([8], [0, 0, 1, 1, 1, 1, 0, 0])]),
+            ("concat C", .concat(axis: 3), [.activation(big), .activation([1, 128, 128, 16])]),
+            ("depthToSpace 2", .depthToSpace(blockSize: 2, dcr: true), [.activation([1, 64, 64, 64])]),
+            ("transpose NHWC->NCHW", .transpose(perm: [0, 3, 1, 2]), [.activation(big)]),
+        ]
+        for threads in [1, 2] {
+            print("threads \(threads): op, FP32 us, INT8 us")
+            for (name, op, inputs) in cases where only == "1" || name == only {
+                var h = try Int8OpHarness(op, inputs, seed: 1)
+                try h.calibrate(seeds: [1])
+                var us: [Double] = []
+                // The machine is shared: best mean of 5 sessions of 30 runs each.
+                for precision in [Precision.fp32, .int8(h.table)] {
+                    var best = Double.infinity
+                    for _ in 0 ..< 5 {
+                        let s = try Session(model: h.model, threads: threads, profile: true, precision: precision)
+                        Int8OpHarness.feed(s, seed: 1)
+                        for _ in 0 ..< 30 { try s.run() }
+                        best = min(best, s.layerProfile.first { $0.name == "op" }?.meanMicroseconds ?? .nan)
+                    }
+                    us.append(best)
+                }
+                print("  \(name): \(String(format: "%.1f", us[0])) \(String(format: "%.1f", us[1]))")
+            }
+        }
+    }
+}

@@ -87,6 +87,11 @@ enum Int8BinaryOp: Int8OpDefinition {
                 return
             }
             pool.forChunks(rows, grain: Swift.max(1, 16384 / Swift.max(inner, 1))) { r in
+                if dims.count == 2 {
+                    // One outer axis (per-channel operands): offsets without divisions.
+                    for rw in r { row(F.self, rw * sa[0], rw * sb[0], po + rw * inner, inner) }
+                    return
+                }
                 for rw in r {
                     var rem = rw, oa = 0, ob = 0
                     var d = dims.count - 2

@@ -59,7 +59,7 @@ enum Int8ConcatOp: Int8OpDefinition {
                         var dst = y + row * rowBytes
                         for k in 0 ..< srcs.count {
                             let s = srcs[k] + row * slabs[k]
-                            if let t = tables[k] { int8MapBytes(t, s, dst, slabs[k]) } else { dst.update(from: s, count: slabs[k]) }
+                            if let t = tables[k] { int8MapBytes(t, s, dst, slabs[k]) } else { UnsafeMutableRawPointer(dst).copyMemory(from: s, byteCount: slabs[k]) }
                             dst += slabs[k]
                         }
                     }

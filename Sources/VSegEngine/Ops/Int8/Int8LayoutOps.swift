@@ -42,7 +42,7 @@ enum Int8DepthToSpaceOp: Int8OpDefinition {
                         let j = ox % b
                         let src = srcRow + (ox / b) * cin, dst = dstRow + ox * cout
                         if dcr {
-                            dst.update(from: src + (i * b + j) * cout, count: cout)
+                            copyBytes(dst, src + (i * b + j) * cout, cout)
                         } else {
                             let s = src + i * b + j, step = b * b
                             for c in 0 ..< cout { dst[c] = s[c * step] }
@@ -99,7 +99,7 @@ enum Int8TransposeOp: Int8OpDefinition {
                         var a = rank - 2
                         while a >= 0 { src += (rem % outShape[a]) * srcStride[a]; rem /= outShape[a]; a -= 1 }
                         let s = x + src, d = y + row * inner
-                        if step == 1 { d.update(from: s, count: inner) } else { for i in 0 ..< inner { d[i] = s[i * step] } }
+                        if step == 1 { copyBytes(d, s, inner) } else { for i in 0 ..< inner { d[i] = s[i * step] } }
                     }
                 }
             } }

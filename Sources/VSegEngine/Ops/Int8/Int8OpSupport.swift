@@ -41,16 +41,35 @@ struct Int8Requant {
         y.replace(with: l, where: y .< l)
         y.replace(with: h, where: y .> h)
         let bits = unsafeBitCast(y + roundMagic, to: SIMD16<Int32>.self) &- (roundMagicBits &- zp)
-        return SIMD16<UInt8>(truncatingIfNeeded: bits)
+        var r = SIMD16<UInt8>()
+        for i in 0 ..< 16 { r[i] = UInt8(truncatingIfNeeded: bits[i]) }
+        return r
     }
 }
 
-/// 16 bytes as floats: each byte under the exponent of 2^23, minus 2^23 (exact).
+/// 16 bytes as floats (exact). Written as a lane loop: the generic SIMD
+/// `init(truncatingIfNeeded:)` is not inlined here and costs a call per vector,
+/// while this loop becomes unpack + cvtdq2ps.
 @inline(__always)
 func u8x16ToFloat(_ p: UnsafeRawPointer) -> F16 {
     let b = p.loadUnaligned(as: SIMD16<UInt8>.self)
-    let w = SIMD16<UInt32>(truncatingIfNeeded: b) | 0x4B00_0000
-    return unsafeBitCast(w, to: F16.self) - 8_388_608
+    var w = SIMD16<Int32>()
+    for i in 0 ..< 16 { w[i] = Int32(b[i]) }
+    return F16(w)
+}
+
+/// Copies `n` bytes; short runs (a pixel's channels) inline in 16-byte moves,
+/// where a memmove call per pixel would cost more than the copy.
+@inline(__always)
+func copyBytes(_ d: UnsafeMutablePointer<UInt8>, _ s: UnsafePointer<UInt8>, _ n: Int) {
+    if n > 256 { UnsafeMutableRawPointer(d).copyMemory(from: s, byteCount: n); return }
+    let rd = UnsafeMutableRawPointer(d), rs = UnsafeRawPointer(s)
+    var i = 0
+    while i + 16 <= n {
+        rd.storeBytes(of: rs.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self), toByteOffset: i, as: SIMD16<UInt8>.self)
+        i += 16
+    }
+    while i < n { d[i] = s[i]; i += 1 }
 }
 
 /// `x / y` computed in Double and rounded once (multipliers made at prepare).
