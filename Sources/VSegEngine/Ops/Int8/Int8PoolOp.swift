@@ -36,7 +36,7 @@ enum Int8PoolOp: Int8OpDefinition {
     final class Prepared: PreparedOp {
         let a: PoolAttrs, g: PoolOp.Geo, zpIn: Int32, rq: Int8Requant, multipliers: [Float]
         let x: UnsafePointer<UInt8>, y: UnsafeMutablePointer<UInt8>, reference: Bool
-        let scratch: UnsafeMutablePointer<Int32>, threads: Int
+        let scratch: UnsafeMutablePointer<Int32>, threads: Int, stride: Int
         /// uint8 clamp of max pooling (input params; carries the fused clamp).
         let qmin: UInt8, qmax: UInt8
 
@@ -45,7 +45,10 @@ enum Int8PoolOp: Int8OpDefinition {
             self.a = a; self.g = g; self.zpIn = zpIn; self.rq = rq; self.multipliers = multipliers
             self.x = x; self.y = y; self.reference = reference; self.threads = max(threads, 1)
             qmin = UInt8(Int32(rq.lo) + rq.zp); qmax = UInt8(Int32(rq.hi) + rq.zp)
-            scratch = .allocate(capacity: max(g.c, 1) * self.threads)
+            // One int32 row per task, each on its own cache lines.
+            stride = (max(g.c, 1) + 15) & ~15
+            scratch = UnsafeMutableRawPointer.allocate(byteCount: stride * self.threads * 4, alignment: 64)
+                .bindMemory(to: Int32.self, capacity: stride * self.threads)
         }
         deinit { scratch.deallocate() }
 
@@ -66,7 +69,7 @@ enum Int8PoolOp: Int8OpDefinition {
             let isMax = a.kind == .max
             multipliers.withUnsafeBufferPointer { mult in
                 pool.forTasks(rows, grain: max(1, 4096 / max(g.ow * C, 1))) { t, r in
-                    let acc = scratch + t * C
+                    let acc = scratch + t * stride
                     for row in r {
                         let n = row / g.oh, oy = row % g.oh
                         let hs = oy * a.stride.h - g.padT

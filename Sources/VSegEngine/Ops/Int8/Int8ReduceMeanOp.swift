@@ -2,8 +2,9 @@
 /// average pooling; keepDims either way). acc = sum (q - zpIn) in int32 (exact),
 /// y = Float(acc) * (inScale / (outScale * count)), requantized.
 /// Fast path: out[o, i] accumulated over the reduced rows of the inner extent,
-/// vectorizable over channels; split over outer rows, or over the inner extent
-/// when there are fewer outer rows than threads (the usual N = 1 global mean).
+/// vectorizable over channels; split over outer rows, or over the reduced rows
+/// (per-task partial sums) when there are fewer outer rows than threads (the
+/// usual N = 1 global mean).
 /// Twin: per output element, per reduced index.
 enum Int8ReduceMeanOp: Int8OpDefinition {
     static func layout(_ c: InferContext) -> (outer: Int, red: Int, inner: Int)? {
@@ -30,40 +31,52 @@ enum Int8ReduceMeanOp: Int8OpDefinition {
     final class Prepared: PreparedOp {
         let outer: Int, red: Int, inner: Int, zpIn: Int32, bias: Int32, k: Float, rq: Int8Requant
         let x: UnsafePointer<UInt8>, y: UnsafeMutablePointer<UInt8>, reference: Bool
-        let threads: Int, scratch: UnsafeMutablePointer<Int32>
+        /// One int32 row of `stride` (inner rounded up to a cache line) per thread.
+        let threads: Int, stride: Int, scratch: UnsafeMutablePointer<Int32>
         init(outer: Int, red: Int, inner: Int, zpIn: Int32, k: Float, rq: Int8Requant, x: UnsafePointer<UInt8>,
              y: UnsafeMutablePointer<UInt8>, threads: Int, reference: Bool) {
             self.outer = outer; self.red = red; self.inner = inner; self.zpIn = zpIn; bias = Int32(red) &* zpIn; self.k = k; self.rq = rq
             self.x = x; self.y = y; self.reference = reference; self.threads = max(threads, 1)
-            scratch = .allocate(capacity: max(inner, 1) * self.threads)
+            stride = (max(inner, 1) + 15) & ~15
+            scratch = UnsafeMutableRawPointer.allocate(byteCount: stride * self.threads * 4, alignment: 64)
+                .bindMemory(to: Int32.self, capacity: stride * self.threads)
         }
         deinit { scratch.deallocate() }
 
-        /// Output o, inner elements [lo, hi), summed into acc[lo..<hi].
+        /// acc[i] = sum over reduced rows `rows` of output `o`, element i.
         @inline(__always)
-        func reduce(_ o: Int, _ lo: Int, _ hi: Int, _ acc: UnsafeMutablePointer<Int32>) {
-            for i in lo ..< hi { acc[i] = 0 }
+        func partial(_ o: Int, _ rows: Range<Int>, _ acc: UnsafeMutablePointer<Int32>) {
+            let inner = self.inner
+            for i in 0 ..< inner { acc[i] = 0 }
             let src = x + o * red * inner
-            for r in 0 ..< red {
+            for r in rows {
                 let s = src + r * inner
-                for i in lo ..< hi { acc[i] &+= Int32(s[i]) }
+                for i in 0 ..< inner { acc[i] &+= Int32(s[i]) }
             }
+        }
+
+        @inline(__always)
+        func finish(_ o: Int, _ acc: UnsafeMutablePointer<Int32>) {
             let dst = y + o * inner
-            for i in lo ..< hi { dst[i] = rq.scalar(Float(acc[i] &- bias) * k) }
+            for i in 0 ..< inner { dst[i] = rq.scalar(Float(acc[i] &- bias) * k) }
         }
 
         func run(_ pool: ThreadPool) {
             if reference { runReference(); return }
             let work = red * inner
-            if outer >= threads || outer * work < 32768 {
+            if outer >= threads || work < 65536 {
                 pool.forTasks(outer, grain: max(1, 32768 / max(work, 1))) { t, r in
-                    for o in r { reduce(o, 0, inner, scratch + t * inner) }
+                    for o in r { let acc = scratch + t * stride; partial(o, 0 ..< red, acc); finish(o, acc) }
                 }
-            } else {
-                // Few outer rows: split the inner extent, one shared accumulator row.
-                for o in 0 ..< outer {
-                    pool.forChunks(inner, grain: max(16, 32768 / max(red, 1))) { r in reduce(o, r.lowerBound, r.upperBound, scratch) }
-                }
+                return
+            }
+            // Few outputs (N = 1 global mean): split the reduced rows, then add the
+            // per-task int32 partial sums (exact, so the split does not change the bytes).
+            let tasks = min(threads, work / 32768)
+            for o in 0 ..< outer {
+                pool.parallelFor(tasks) { t in partial(o, splitRange(red, parts: tasks, t), scratch + t * stride) }
+                for t in 1 ..< tasks { let p = scratch + t * stride; for i in 0 ..< inner { scratch[i] &+= p[i] } }
+                finish(o, scratch)
             }
         }
 
