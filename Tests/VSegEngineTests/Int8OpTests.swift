@@ -1,6 +1,9 @@
 import XCTest
 @testable import VSegEngine
 import VSegCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One input of the op under test in an INT8 op harness graph.
 enum Int8OpInput {
@@ -23,6 +26,11 @@ struct Int8OpHarness {
     let model: Model
     let convs: Int
     var table: [String: TensorQuantization] = [:]
+
+    init(graph: Graph, convs: Int) throws {
+        model = try Model(graph: graph)
+        self.convs = convs
+    }
 
     init(_ op: Op, _ inputs: [Int8OpInput], seed: UInt64) throws {
         var rng = SplitMix64(seed: seed)
@@ -186,6 +194,99 @@ final class Int8OpTests: XCTestCase {
                         seed: 12, expectInt8: false)
         try checkInt8Op(.binary(.div, activation: .none), [.activation([1, 4, 4, 8]), .constant([8], (1 ... 8).map(Float.init))],
                         seed: 13, expectInt8: false)
+    }
+}
+
+/// Every INT8 op in one chain: all nodes INT8, fast == twin, close to FP32, and
+/// `run()` keeps no heap memory.
+final class Int8OpChainTests: XCTestCase {
+    func chainGraph() -> Graph {
+        var rng = SplitMix64(seed: 77)
+        func values(_ n: Int, _ lo: Float, _ hi: Float) -> [Float] { (0 ..< n).map { _ in lo + (hi - lo) * Float(rng.next() >> 40) / Float(1 << 24) } }
+        let c = 16
+        var g = Graph(format: .builtin)
+        let x = g.addTensor(TensorInfo(name: "x", shape: [1, 20, 20, c], dtype: .float32))
+        g.inputs = [GraphIO(tensor: x, name: "x")]
+        func node(_ op: Op, _ ins: [Int], _ name: String) -> Int {
+            let t = g.addTensor(TensorInfo(name: name, shape: [], dtype: .float32))
+            g.nodes.append(Node(op: op, inputs: ins, outputs: [t], name: name))
+            return t
+        }
+        func const(_ name: String, _ shape: [Int], _ v: [Float]) -> Int { g.addConstant(name: name, shape: shape, data: .float32(v)) }
+        let w = const("w", [c, 1, 1, c], values(c * c, -0.4, 0.4)), b = const("bias", [c], values(c, -0.3, 0.3))
+        let a = node(.conv2D(ConvAttrs(kernel: (1, 1))), [x, w, b], "conv")
+        // A skip connection (an add of a constant per channel would fold into the conv bias).
+        let add = node(.binary(.add, activation: .relu), [a, x], "add")
+        let mean = node(.reduce(.mean, axes: [1, 2], keepDims: true), [add], "mean")
+        let gate = node(.unary(.sigmoid), [mean], "gate")
+        let se = node(.binary(.mul, activation: .none), [add, gate], "se")
+        let pr = node(.prelu, [se, const("slope", [c], values(c, 0, 0.5))], "prelu")
+        let mx = node(.pool(PoolAttrs(kind: .max, kernel: (3, 3), stride: (1, 1), padding: .same)), [pr], "maxpool")
+        let av = node(.pool(PoolAttrs(kind: .average, kernel: (2, 2), stride: (2, 2), padding: .valid)), [mx], "avgpool")
+        let up = node(.resize(ResizeAttrs(mode: .linear, coordinate: .halfPixel, outputSize: (20, 20))), [av], "resize")
+        let pads = g.addConstant(name: "pads", shape: [8], data: .int64([0, 0, 1, 1, 1, 1, 0, 0]))
+        let pd = node(.pad(.reflect), [up, pads], "pad")
+        let th = node(.unary(.tanh), [pd], "tanh")
+        let cat = node(.concat(axis: 3), [pd, th], "concat")
+        let d2s = node(.depthToSpace(blockSize: 2, dcr: true), [cat], "d2s")
+        let out = node(.transpose(perm: [0, 3, 1, 2]), [d2s], "out")
+        g.outputs = [GraphIO(tensor: out, name: "out")]
+        return g
+    }
+
+    func testChainRunsInt8AndMatches() throws {
+        var h = try Int8OpHarness(graph: chainGraph(), convs: 1)
+        try h.calibrate(seeds: [1, 2, 3])
+        let fast = try h.session(.int8(h.table), threads: 2)
+        let ref = try h.session(.int8(h.table), threads: 1, reference: true)
+        let fp32 = try h.session(.fp32, threads: 1)
+        XCTAssertEqual(fast.quantizationReport?.fp32Nodes, 0)
+        XCTAssertEqual(fast.quantizationReport?.int8Nodes, 14, "\(fast.graph.nodes.map(\.name))")
+        XCTAssertEqual(fast.quantizationReport?.quantizeNodes, 1)
+        XCTAssertEqual(fast.quantizationReport?.dequantizeNodes, 1)
+        let a = try Int8OpHarness.output(fast, seed: 1), r = try Int8OpHarness.output(ref, seed: 1)
+        XCTAssertEqual(a.map(\.bitPattern), r.map(\.bitPattern))
+        let f = try Int8OpHarness.output(fp32, seed: 1)
+        let outScale = fast.graph.tensors.first { $0.name == "out" }!.quant!.scale[0]
+        var worst: Float = 0
+        for i in 0 ..< f.count { worst = max(worst, abs(a[i] - f[i])) }
+        // Errors add up along 13 quantized ops; still a handful of output steps.
+        XCTAssertLessThan(worst, 8 * outScale, "max |INT8 - FP32| = \(worst), output step \(outScale)")
+    }
+
+    /// glibc `mallinfo2()` (looked up with dlsym; returned through a hidden pointer on x86-64 SysV).
+    struct MallInfo2 { var arena = 0, ordblks = 0, smblks = 0, hblks = 0, hblkhd = 0, usmblks = 0, fsmblks = 0, uordblks = 0, fordblks = 0, keepcost = 0 }
+    func mallinfo2() throws -> MallInfo2 {
+        #if arch(x86_64) && os(Linux)
+        guard let sym = dlsym(nil, "mallinfo2") else { throw XCTSkip("mallinfo2 not available") }
+        typealias Fn = @convention(c) (UnsafeMutableRawPointer) -> UnsafeMutableRawPointer?
+        var info = MallInfo2()
+        withUnsafeMutableBytes(of: &info) { _ = unsafeBitCast(sym, to: Fn.self)($0.baseAddress!) }
+        return info
+        #else
+        throw XCTSkip("malloc statistics are read on x86-64 Linux only")
+        #endif
+    }
+
+    /// Heap bytes in use do not grow over 50 runs (in one of five windows: the
+    /// counter is process-wide), at 1 and 2 threads.
+    func testRunKeepsNoHeapMemory() throws {
+        var h = try Int8OpHarness(graph: chainGraph(), convs: 1)
+        try h.calibrate(seeds: [1])
+        for threads in [1, 2] {
+            let s = try h.session(.int8(h.table), threads: threads)
+            Int8OpHarness.feed(s, seed: 4)
+            for _ in 0 ..< 3 { try s.run() }
+            var growth: [Int] = []
+            for _ in 0 ..< 5 {
+                let before = try mallinfo2()
+                for _ in 0 ..< 50 { try s.run() }
+                let after = try mallinfo2()
+                growth.append(after.uordblks + after.hblkhd - before.uordblks - before.hblkhd)
+                if growth.last! <= 0 { break }
+            }
+            XCTAssertTrue(growth.contains { $0 <= 0 }, "threads \(threads): heap grew by \(growth) bytes per 50 runs")
+        }
     }
 }
 
