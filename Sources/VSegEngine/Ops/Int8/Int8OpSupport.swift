@@ -36,10 +36,11 @@ struct Int8Requant {
 
     @inline(__always)
     func vector(_ y0: F16) -> SIMD16<UInt8> {
+        // A lane loop of selects becomes maxps/minps; `replace(with:where:)` became
+        // compare + and/andn/or blends here (twice the instructions).
         var y = y0
-        let l = F16(repeating: lo), h = F16(repeating: hi)
-        y.replace(with: l, where: y .< l)
-        y.replace(with: h, where: y .> h)
+        let lo = self.lo, hi = self.hi
+        for i in 0 ..< 16 { let v = y[i]; let a = v < lo ? lo : v; y[i] = a > hi ? hi : a }
         let bits = unsafeBitCast(y + roundMagic, to: SIMD16<Int32>.self) &- (roundMagicBits &- zp)
         var r = SIMD16<UInt8>()
         for i in 0 ..< 16 { r[i] = UInt8(truncatingIfNeeded: bits[i]) }
