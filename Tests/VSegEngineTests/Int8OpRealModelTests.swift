@@ -42,4 +42,48 @@ final class Int8OpRealModelTests: XCTestCase {
             }
         }
     }
+
+    /// Whole-model time, FP32 against INT8 (opt-in, prints; selfie's transposed conv kept FP32 as above):
+    ///   VSEG_INT8_OP_TIMING=1 swift test -c release -Xswiftc -enable-testing --skip-build --filter Int8OpRealModelTests
+    func testPrintModelTimes() throws {
+        try XCTSkipIf(ProcessInfo.processInfo.environment["VSEG_INT8_OP_TIMING"] == nil, "set VSEG_INT8_OP_TIMING=1")
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("models").path
+        for name in ["selfie_segmentation.tflite", "pose_detection.tflite"] {
+            let path = dir + "/" + name
+            try XCTSkipUnless(FileManager.default.fileExists(atPath: path), "\(path) missing; run scripts/setup")
+            var h = try Int8OpHarness(graph: try Model.load(path: path).sourceGraph, convs: 0)
+            try h.calibrate(seeds: [1, 2])
+            let cal = try h.session(.fp32Calibration, threads: 1)
+            let keys = Session.tensorKeys(cal.graph)
+            for n in cal.graph.nodes {
+                if case .transposeConv2D = n.op, let e = h.table[keys[n.outputs[0]]] {
+                    h.table[keys[n.outputs[0]]] = TensorQuantization(quant: e.quant, keepFP32: true)
+                }
+            }
+            for threads in [1, 2] {
+                var ms: [Double] = []
+                for precision in [Precision.fp32, .int8(h.table)] {
+                    let s = try h.session(precision, threads: threads)
+                    Int8OpHarness.feed(s, seed: 1)
+                    for _ in 0 ..< 5 { try s.run() }
+                    var best = Double.infinity
+                    for _ in 0 ..< 30 {
+                        let t0 = Session.now(); try s.run()
+                        best = min(best, Double(Session.now() - t0) / 1e6)
+                    }
+                    ms.append(best)
+                }
+                print("\(name) threads \(threads): FP32 \(ms[0]) ms, INT8 \(ms[1]) ms (best of 30)")
+                for precision in [Precision.fp32, .int8(h.table)] {
+                    let s = try Session(model: h.model, threads: threads, profile: true, precision: precision)
+                    Int8OpHarness.feed(s, seed: 1)
+                    for _ in 0 ..< 30 { try s.run() }
+                    var byOp: [String: Double] = [:]
+                    for l in s.layerProfile { byOp[l.op, default: 0] += l.meanMicroseconds }
+                    print("  per op (us): " + byOp.sorted { $0.value > $1.value }.prefix(8).map { "\($0.key) \(Int($0.value))" }.joined(separator: ", "))
+                }
+            }
+        }
+    }
 }
