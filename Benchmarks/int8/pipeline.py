@@ -110,7 +110,7 @@ def open_writer(cv2, kind, path, width, height, fps, preset, crf):
 
 
 def mediapipe_block(a):
-    t0 = time.perf_counter()
+    t_start = time.perf_counter()
     os.environ.setdefault("GLOG_minloglevel", "2")       # MediaPipe's INFO lines on stderr
     import cv2
     import mediapipe as mp
@@ -127,17 +127,24 @@ def mediapipe_block(a):
     blended = np.empty_like(tint)
     rgb = np.empty_like(tint)
     done = []
+    phase = [0.0, 0.0, 0.0, 0.0]          # decode + RGB, MediaPipe graph, blend, hand to encoder
     t_loop = time.perf_counter()
     while True:
+        t0 = time.perf_counter()
         ok, frame = cap.read()
         if not ok:
             break
         cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=rgb)
+        t1 = time.perf_counter()
         mask = seg.process(rgb).segmentation_mask > THRESHOLD
+        t2 = time.perf_counter()
         cv2.addWeighted(frame, 1.0 - ALPHA, tint, ALPHA, 0.0, dst=blended)
         np.copyto(frame, blended, where=mask[:, :, None])
+        t3 = time.perf_counter()
         writer.write(frame)
         done.append(time.perf_counter())
+        for i, d in enumerate((t1 - t0, t2 - t1, t3 - t2, done[-1] - t3)):
+            phase[i] += d
     t_end = time.perf_counter()
     writer.release()
     seg.close()
@@ -146,7 +153,8 @@ def mediapipe_block(a):
     if n < 2:
         raise SystemExit(f"{a.input}: decoded {n} frame(s); need at least 2")
     print(json.dumps({"frames": n, "steady_fps": (n - 1) / (done[-1] - done[0]), "loop_fps": n / (t_end - t_loop),
-                      "setup_s": t_loop - t0, "flush_s": t_closed - t_end, "encoder": writer.name,
+                      "setup_s": t_loop - t_start, "flush_s": t_closed - t_end, "encoder": writer.name,
+                      "phase_ms": dict(zip(("decode", "mediapipe", "blend", "write"), (1e3 * p / n for p in phase))),
                       "versions": {"mediapipe": mp.__version__, "opencv": cv2.__version__, "numpy": np.__version__}}))
 
 
@@ -290,11 +298,16 @@ def main():
                   f"process {b['process_fps']:.1f} fps ({b['wall_s']:.2f} s)", file=sys.stderr, flush=True)
     load_end = os.getloadavg()
 
-    mp_sum = summarize(blocks[sides[0]])
-    mp_first = blocks[sides[0]][0] if blocks[sides[0]] else {}
+    mp_blocks = blocks[sides[0]]
+    mp_sum = summarize(mp_blocks)
+    mp_first = mp_blocks[0] if mp_blocks else {}
     print(f"\nMediaPipe {mp_first.get('versions', {}).get('mediapipe', '?')} (OpenCV "
-          f"{mp_first.get('versions', {}).get('opencv', '?')}), encoder: {mp_first.get('encoder', '?')}; "
-          f"setup {fmt(mp_first.get('setup_s'), '{:.2f}')} s per process")
+          f"{mp_first.get('versions', {}).get('opencv', '?')}), encoder: {mp_first.get('encoder', '?')}")
+    if mp_blocks:
+        best = max(mp_blocks, key=lambda b: b["steady_fps"])
+        print(f"MediaPipe setup (imports, graph, encoder open) median "
+              f"{statistics.median(b['setup_s'] for b in mp_blocks):.2f} s per process; per frame in its best block: "
+              + ", ".join(f"{k} {v:.2f} ms" for k, v in best["phase_ms"].items()))
     print(f"vseg {a.precision}: {' '.join(vseg_run_cmd(a, 'OUT.mp4', 'T'))}")
     print(f"x264 preset {a.preset}, crf {a.crf}; best of {a.rounds} blocks per side (median in brackets)\n")
     head = f"{'side':<26} {'steady fps':>18} {'process fps':>18} {'steady ratio':>13} {'process ratio':>14}"
