@@ -186,7 +186,9 @@ def vseg_help(vseg, *subcommand):
         p = subprocess.run([vseg, *subcommand, "--help"], capture_output=True, text=True, timeout=60, cwd=ROOT)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return p.stdout if p.returncode == 0 else None
+    # An unknown subcommand prints the top-level help and exits 0, so look for its own usage line.
+    usage = "vseg " + " ".join(subcommand)
+    return p.stdout if p.returncode == 0 and usage in p.stdout else None
 
 
 class Int8Setup:
