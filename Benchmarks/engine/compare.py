@@ -352,7 +352,7 @@ def print_table(rows, speedups):
     print("  ".join("-" * n for n in w))
     for r in rows:
         tgt = r["target_max_ratio"]
-        res = "" if tgt is None else ("pass" if r.get("pass") else "FAIL")
+        res = "" if tgt is None else ("n/a" if r.get("ratio") is None else ("pass" if r.get("pass") else "FAIL"))
         pr = r.get("pair_ratio_range")
         mm = r["vseg_min_ms"] / r["peer_min_ms"] if r.get("vseg_min_ms") and r.get("peer_min_ms") else None
         print(line((r["model"], r["threads"], r.get("precision", "fp32"), r.get("peer_label", r["peer"]),
