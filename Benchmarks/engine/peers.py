@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
 """One timed block of a peer runtime, printed as one JSON line (used by compare.py).
 
-    .venv/bin/python Benchmarks/engine/peers.py --peer litert|onnxruntime --model PATH
+    .venv/bin/python Benchmarks/engine/peers.py --peer litert|onnxruntime|onnxruntime-int8 --model PATH
         --threads N --runs R --warmup W
 
 LiteRT: Interpreter(num_threads=N) with the default op resolver, which applies the
 XNNPACK delegate. onnxruntime: CPU EP, intra_op_num_threads=N, inter_op 1, sequential,
 ORT_ENABLE_ALL, input and output bound once with IOBinding so only the graph is timed.
+onnxruntime-int8: the same onnxruntime timing on the QDQ INT8 model of the FP32 .onnx
+--model, made (once, cached in out/bench/) by Benchmarks/int8/ort_qdq.py; compare.py makes
+that model itself and passes its path with --peer onnxruntime.
 Inputs are seeded values in [0, 1). Prints median/p90/min/mean in ms and every time.
 """
 import argparse
 import json
+import os
+import sys
 import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def quantile(sorted_ms, f):
@@ -80,14 +87,21 @@ def peer_onnxruntime(model, threads, runs, warmup):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--peer", choices=["litert", "onnxruntime"], required=True)
+    ap.add_argument("--peer", choices=["litert", "onnxruntime", "onnxruntime-int8"], required=True)
     ap.add_argument("--model", required=True)
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--runs", type=int, required=True)
     ap.add_argument("--warmup", type=int, required=True)
     a = ap.parse_args()
+    model = a.model
+    if a.peer == "onnxruntime-int8":
+        sys.path.insert(0, os.path.join(ROOT, "Benchmarks", "int8"))
+        import ort_qdq
+        model = ort_qdq.ensure_qdq(a.model, os.path.join(ROOT, "out", "bench"),
+                                   os.path.join(ROOT, "samples", "bikes.mp4"))
     fn = peer_litert if a.peer == "litert" else peer_onnxruntime
-    times, extra = fn(a.model, a.threads, a.runs, a.warmup)
+    times, extra = fn(model, a.threads, a.runs, a.warmup)
+    extra["model"] = os.path.relpath(model, ROOT) if model.startswith(ROOT + os.sep) else model
     print(json.dumps(dict(stats(times), times_ms=times, **extra)))
 
 

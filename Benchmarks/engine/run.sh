@@ -4,11 +4,13 @@
 #
 #   Benchmarks/engine/run.sh                                   # all models, 1 and 2 threads
 #   Benchmarks/engine/run.sh --threads 1 --models fcn_resnet18 --runs 20 --json out/engine.json
+#   Benchmarks/engine/run.sh --precision int8 --threads 1,2      # vseg INT8 against LiteRT/ORT FP32 and ORT INT8
 #   SCRATCH=.build-bench Benchmarks/engine/run.sh ...          # build in another scratch dir
 #   VSEG=path/to/vseg Benchmarks/engine/run.sh ...             # skip the build
 #
 # Arguments go to compare.py (see its --help). Needs .venv (scripts/setup), models/*.tflite
-# and .fixtures/onnx (written here with scripts/onnx/make_models.py when missing).
+# and .fixtures/onnx (written here with scripts/onnx/make_models.py when missing). INT8 rows
+# also write out/bench/ (onnxruntime QDQ models, calibration tables for models without one).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
