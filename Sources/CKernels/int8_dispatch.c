@@ -210,6 +210,16 @@ static void ukernel_portable(size_t mr, size_t nc, size_t taps, size_t kc, const
         }
         wk += kg * 64;
     }
+    if (p->float_out) {
+        for (size_t i = 0; i < mr; i++)
+            for (size_t j = 0; j < nc; j++) {
+                float y = (float)acc[i][j] * scale[j];
+                y = y < p->fmin ? p->fmin : y;
+                y = y > p->fmax ? p->fmax : y;
+                memcpy(c + i * c_stride + j * 4, &y, 4);
+            }
+        return;
+    }
     for (size_t i = 0; i < mr; i++)
         for (size_t j = 0; j < nc; j++) c[i * c_stride + j] = requant_scalar(acc[i][j], scale[j], p);
 }
@@ -280,6 +290,7 @@ static void run_gemm(int isa, size_t m, size_t n, size_t taps, size_t kc, const 
     const q8_variant v = variant(isa);
     const size_t pb = panel_bytes(taps, kc);
     const uint8_t *w = (const uint8_t *)packed;
+    const size_t es = p->float_out ? 4 : 1; /* bytes per output element */
     /* N blocks outside: one block of packed weights stays in L1 while rows stream by. */
     for (size_t n0 = 0; n0 < n; n0 += v.block) {
         const size_t nc = n - n0 < v.block ? n - n0 : v.block;
@@ -287,11 +298,11 @@ static void run_gemm(int isa, size_t m, size_t n, size_t taps, size_t kc, const 
         for (size_t m0 = 0; m0 < m; m0 += v.mr) {
             const size_t mr = m - m0 < v.mr ? m - m0 : v.mr;
             if (offs)
-                v.kernel(mr, nc, taps, kc, input, offs + m0 * taps, 0, zero, wb, pb, c + m0 * c_stride + n0,
+                v.kernel(mr, nc, taps, kc, input, offs + m0 * taps, 0, zero, wb, pb, c + m0 * c_stride + n0 * es,
                          c_stride, p);
             else
                 v.kernel(mr, nc, 1, kc, input + m0 * a_stride, NULL, a_stride, zero, wb, pb,
-                         c + m0 * c_stride + n0, c_stride, p);
+                         c + m0 * c_stride + n0 * es, c_stride, p);
         }
     }
 }

@@ -54,6 +54,18 @@ void vseg_q8_ukernel_neondot(size_t mr, size_t nc, size_t taps, size_t kc, const
         if (rem) NEON_STEP(load_tail(a[r] + kc4, rem));
 #undef NEON_STEP
     }
+    if (p->float_out) {
+        const float32x4_t flo = vdupq_n_f32(p->fmin), fhi = vdupq_n_f32(p->fmax);
+        for (size_t r = 0; r < mr; r++) {
+            float tmp[16];
+            for (int v = 0; v < 4; v++) {
+                float32x4_t y = vmulq_f32(vcvtq_f32_s32(acc[r][v]), vld1q_f32((const float *)(w + 64) + v * 4));
+                vst1q_f32(tmp + v * 4, vminq_f32(vmaxq_f32(y, flo), fhi));
+            }
+            __builtin_memcpy(c + r * c_stride, tmp, nc * 4);
+        }
+        return;
+    }
     const float32x4_t lo = vdupq_n_f32((float)(p->qmin - p->zero_point));
     const float32x4_t hi = vdupq_n_f32((float)(p->qmax - p->zero_point));
     const int32x4_t zp = vdupq_n_s32(p->zero_point);

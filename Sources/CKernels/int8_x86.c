@@ -66,6 +66,21 @@ T512_INLINE void k512(const int nv, size_t mr, size_t nc, size_t taps, size_t kc
             }
         }
     }
+    if (p->float_out) {
+        const __m512 flo = _mm512_set1_ps(p->fmin), fhi = _mm512_set1_ps(p->fmax);
+        for (int v = 0; v < nv; v++) {
+            const __m512 scale = _mm512_loadu_ps((const float *)(w + v * pb + 64));
+            size_t cols = nc - (size_t)v * 16;
+            const __mmask16 mask = cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
+            for (int r = 0; r < 6; r++) {
+                if ((size_t)r >= mr) break;
+                __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][v]), scale);
+                y = _mm512_min_ps(_mm512_max_ps(y, flo), fhi);
+                _mm512_mask_storeu_ps((float *)(c + r * c_stride) + v * 16, mask, y);
+            }
+        }
+        return;
+    }
     const __m512 lo = _mm512_set1_ps((float)(p->qmin - p->zero_point));
     const __m512 hi = _mm512_set1_ps((float)(p->qmax - p->zero_point));
     const __m512i zp = _mm512_set1_epi32(p->zero_point);
@@ -260,6 +275,18 @@ TVNNI void vseg_q8_ukernel_avxvnni(size_t mr, size_t nc, size_t taps, size_t kc,
     const __m256 hi = _mm256_set1_ps((float)(p->qmax - p->zero_point));
     const __m256i zp = _mm256_set1_epi32(p->zero_point);
     const __m256 s0 = _mm256_loadu_ps((const float *)(w + 64)), s1 = _mm256_loadu_ps((const float *)(w + 96));
+    if (p->float_out) {
+        const __m256 flo = _mm256_set1_ps(p->fmin), fhi = _mm256_set1_ps(p->fmax);
+        for (size_t r = 0; r < mr; r++) {
+            float tmp[16];
+            for (int v = 0; v < 2; v++) {
+                __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][v]), v ? s1 : s0);
+                _mm256_storeu_ps(tmp + v * 8, _mm256_min_ps(_mm256_max_ps(y, flo), fhi));
+            }
+            memcpy(c + r * c_stride, tmp, nc * 4);
+        }
+        return;
+    }
     for (size_t r = 0; r < mr; r++) {
         __m256i q[2];
         for (int v = 0; v < 2; v++) {
@@ -324,6 +351,16 @@ TAVX2 void vseg_q8_ukernel_avx2(size_t mr, size_t nc, size_t taps, size_t kc, co
         __m256i acc[6];
         avx2_half(mr, taps, kc, input, offs, a_stride, zero, w, half, acc);
         const __m256 s = _mm256_loadu_ps((const float *)(w + 64 + half * 32));
+        if (p->float_out) {
+            const __m256 flo = _mm256_set1_ps(p->fmin), fhi = _mm256_set1_ps(p->fmax);
+            for (size_t r = 0; r < mr; r++) {
+                float tmp[8];
+                __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r]), s);
+                _mm256_storeu_ps(tmp, _mm256_min_ps(_mm256_max_ps(y, flo), fhi));
+                memcpy(c + r * c_stride + half * 32, tmp, cols * 4);
+            }
+            continue;
+        }
         for (size_t r = 0; r < mr; r++) {
             __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r]), s);
             y = _mm256_min_ps(_mm256_max_ps(y, lo), hi);

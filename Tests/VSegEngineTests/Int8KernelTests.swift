@@ -34,11 +34,27 @@ final class Int8KernelTests: XCTestCase {
                                scales: scales, output: params, c: &want, cStride: cStride)
             var packed = [UInt8](repeating: 0, count: vseg_q8_packed_gemm_size(n, 1, k))
             vseg_q8_pack_gemm(n, 1, k, w, bias, scales, zpIn, &packed)
-            var cp = vseg_q8_output_params(zero_point: params.zeroPoint, qmin: params.qmin, qmax: params.qmax)
+            var cp = params.c
+            // Float32 output: same accumulators, dequantized (clamped to a fused range half the time).
+            let fused = rng.int(0...1) == 0
+            let fp = Int8OutputParams.float(min: fused ? 0 : -.infinity, max: fused ? 6 : .infinity)
+            var fcp = fp.c
+            var wantF = [Float](repeating: -7, count: m * cStride)
+            for i in 0..<m {
+                for j in 0..<n {
+                    var acc = bias[j]
+                    for kk in 0..<k { acc += (Int32(a[i * aStride + kk]) - zpIn) * Int32(w[j * k + kk]) }
+                    wantF[i * cStride + j] = QuantScheme.dequantizeAccumulator(acc, scale: scales[j], min: fp.floatMin, max: fp.floatMax)
+                }
+            }
             for isa in Int8ISA.supported {
                 var got = [UInt8](repeating: 0xA5, count: m * cStride)
                 vseg_q8_gemm(isa.rawValue, m, n, k, a, aStride, packed, &got, cStride, &cp)
                 assertBitExact(got, want, "gemm \(isa.name) m\(m) n\(n) k\(k) zpIn \(zpIn) zpOut \(params.zeroPoint)")
+                var gotF = [Float](repeating: -7, count: m * cStride)
+                gotF.withUnsafeMutableBytes { vseg_q8_gemm(isa.rawValue, m, n, k, a, aStride, packed,
+                                                           $0.baseAddress!.assumingMemoryBound(to: UInt8.self), cStride * 4, &fcp) }
+                XCTAssertEqual(gotF.map(\.bitPattern), wantF.map(\.bitPattern), "float gemm \(isa.name) m\(m) n\(n) k\(k)")
             }
         }
     }
@@ -163,7 +179,7 @@ final class Int8KernelTests: XCTestCase {
         let want = accs.map { UInt8(100 + Int((Double($0) / 2).rounded(.toNearestOrEven))) }
         var packed = [UInt8](repeating: 0, count: vseg_q8_packed_gemm_size(1, 1, 1))
         vseg_q8_pack_gemm(1, 1, 1, [Int8(1)], nil, [Float(0.5)], 128, &packed)
-        var cp = vseg_q8_output_params(zero_point: 100, qmin: 0, qmax: 255)
+        var cp = Int8OutputParams(zeroPoint: 100).c
         for isa in Int8ISA.supported {
             var got = [UInt8](repeating: 0, count: accs.count)
             vseg_q8_gemm(isa.rawValue, accs.count, 1, 1, a, 1, packed, &got, 1, &cp)

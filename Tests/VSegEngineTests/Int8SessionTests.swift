@@ -83,6 +83,7 @@ final class Int8SessionTests: XCTestCase {
             let fp32 = try Session(model: model, threads: 1)
             let ref = try Session(model: model, threads: 1, profile: false, referenceOps: true, precision: .int8(table))
             XCTAssertEqual(ref.quantizationReport?.int8Nodes, 5, "every conv runs INT8")
+            XCTAssertEqual(ref.quantizationReport?.floatOutputConvs, 1, "the last conv writes float32")
             XCTAssertEqual(ref.quantizationReport?.fp32Convs ?? ["?"], [])
             XCTAssertEqual(ref.inputDType(0), .float32)
             XCTAssertEqual(ref.outputDType(0), .float32)
@@ -109,23 +110,28 @@ final class Int8SessionTests: XCTestCase {
         // (kernel, stride, dilation, crop, outputPadding, inC, outC): kernel < stride, = stride, multiple, odd, dilated.
         let cases: [(Int, Int, Int, Int, Int, Int, Int)] = [(1, 2, 1, 0, 1, 3, 4), (2, 2, 1, 0, 0, 8, 1), (3, 2, 1, 1, 1, 5, 7),
                                                             (8, 4, 1, 2, 0, 16, 21), (3, 1, 2, 1, 0, 4, 3), (5, 3, 1, 0, 2, 1, 17)]
-        for (k, s, d, crop, op, ci, co) in cases {
+        // tail: a 1x1 conv after it, so the transposed conv writes uint8 (without: float32, the graph output).
+        for ((k, s, d, crop, op, ci, co), tail) in cases.flatMap({ c in [(c, false), (c, true)] }) {
             var g = Graph(format: .builtin)
             let x = Int8GraphHarness.input(&g, [1, 7, 6, ci])
             var a = conv(k, stride: s, pad: .explicit(top: crop, left: crop, bottom: crop, right: crop), dilation: d)
             a.activation = .relu
-            let y = Int8GraphHarness.node(&g, .transposeConv2D(a, outputPadding: (op, op)), x,
+            var y = Int8GraphHarness.node(&g, .transposeConv2D(a, outputPadding: (op, op)), x,
                                           [([co, k, k, ci], rng.floats(co * k * k * ci)), ([co], rng.floats(co))], "up")
+            if tail {
+                y = Int8GraphHarness.node(&g, .conv2D(conv(1)), y, [([2, 1, 1, co], rng.floats(2 * co)), ([2], rng.floats(2))], "tail")
+            }
             g.outputs = [GraphIO(tensor: y, name: "y")]
             let model = try Model(graph: g)
             let samples = (0..<2).map { _ in [rng.floats(7 * 6 * ci, -1, 1)] }
             let table = try Int8GraphHarness.minMaxTable(model, samples: samples)
             let fast = try Session(model: model, threads: 2, precision: .int8(table))
             let ref = try Session(model: model, threads: 1, profile: false, referenceOps: true, precision: .int8(table))
-            XCTAssertEqual(fast.quantizationReport?.int8Nodes, 1)
+            XCTAssertEqual(fast.quantizationReport?.int8Nodes, tail ? 2 : 1)
+            XCTAssertEqual(fast.quantizationReport?.floatOutputConvs, 1)
             for sample in samples {
                 XCTAssertEqual(try Int8GraphHarness.run(fast, sample)[0], try Int8GraphHarness.run(ref, sample)[0],
-                               "k\(k) s\(s) d\(d) crop\(crop) op\(op) \(ci)->\(co)")
+                               "k\(k) s\(s) d\(d) crop\(crop) op\(op) \(ci)->\(co) tail \(tail)")
             }
         }
     }
@@ -143,7 +149,10 @@ final class Int8SessionTests: XCTestCase {
             let x = Int8GraphHarness.input(&g, [1, h, w, ci])
             var a = conv(k, stride: stride, pad: .explicit(top: pad, left: pad, bottom: pad, right: pad), act: .relu)
             a.dilation = (dh, 1)
-            let y = Int8GraphHarness.node(&g, .conv2D(a), x, [([co, k, k, ci], rng.floats(co * k * k * ci)), ([co], rng.floats(co))], "stem")
+            var y = Int8GraphHarness.node(&g, .conv2D(a), x, [([co, k, k, ci], rng.floats(co * k * k * ci)), ([co], rng.floats(co))], "stem")
+            if co % 2 == 1 {  // odd outC: a tail conv, so the stem writes uint8; even: float32 output
+                y = Int8GraphHarness.node(&g, .conv2D(conv(1)), y, [([3, 1, 1, co], rng.floats(3 * co)), ([3], rng.floats(3))], "tail")
+            }
             g.outputs = [GraphIO(tensor: y, name: "y")]
             let model = try Model(graph: g)
             let samples = (0..<2).map { _ in [rng.floats(h * w * ci, -1, 1)] }

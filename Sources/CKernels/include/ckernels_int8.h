@@ -46,6 +46,12 @@ const char *vseg_q8_isa_name(int isa);
 typedef struct {
     int32_t zero_point;  /* output zero point, 0...255 */
     int32_t qmin, qmax;  /* output clamp in uint8 units (carries fused ReLU / ReLU6) */
+    /* GEMM / indirect GEMM only: when non-zero the output is float32,
+     * y = min(max((float)acc * scale[n], fmin), fmax) (the packed scale is then
+     * input_scale * weight_scale[n]); `c` points at floats, c_stride stays in bytes.
+     * For layers whose result leaves the INT8 graph: no uint8 rounding of the output. */
+    int32_t float_out;
+    float fmin, fmax;
 } vseg_q8_output_params;
 
 /* Rows of output computed per microkernel call; M is split freely by callers. */

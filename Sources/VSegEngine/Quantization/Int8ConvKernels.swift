@@ -121,6 +121,7 @@ public enum Int8ConvKernels {
                                      scales: UnsafePointer<Float>, inputZeroPoint: Int32, output: Int8OutputParams,
                                      isa: Int8ISA = .selected) -> Int8PackedConv {
         precondition(g.groups == g.inC && g.outC == g.inC, "INT8 depthwise kernels need multiplier 1: \(g)")
+        precondition(!output.floatOutput, "INT8 depthwise kernels write uint8 only")
         let taps = g.kH * g.kW
         let p = Int8PackedConv(geometry: g, kind: .depthwise, isa: isa, inputZeroPoint: inputZeroPoint,
                                output: output, packedBytes: vseg_q8_packed_dw_size(g.inC, taps))
@@ -151,7 +152,8 @@ public enum Int8ConvKernels {
         max(1, min(threads <= 1 ? 1 : threads * 4, units))
     }
 
-    /// Computes task `task` of `taskCount` into `output`. No heap allocation.
+    /// Computes task `task` of `taskCount` into `output` (uint8, or the bytes of a
+    /// float32 buffer when the pack's output params are `.float`). No heap allocation.
     /// `scratch` (`p.scratchBytes` bytes, one per concurrently running task)
     /// enables the row-flat depthwise kernel; without it the per-pixel one runs.
     public static func run(_ p: Int8PackedConv, input: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>,
@@ -166,13 +168,14 @@ public enum Int8ConvKernels {
         case .gemm, .indirect:
             let pixels = g.batch * g.outH * g.outW
             let m0 = u0 * rowAlign, m1 = min(pixels, u1 * rowAlign)
-            let out = output + m0 * g.outC
+            let es = p.output.floatOutput ? 4 : 1  // float32 output: `output` holds floats, strides in bytes
+            let out = output + m0 * g.outC * es
             if let offsets = p.offsets {
                 let taps = g.kH * g.kW
                 vseg_q8_igemm(isa, m1 - m0, g.outC, taps, g.inC, offsets + m0 * taps, input, p.zero,
-                              p.packed, out, g.outC, p.params)
+                              p.packed, out, g.outC * es, p.params)
             } else {
-                vseg_q8_gemm(isa, m1 - m0, g.outC, g.inC, input + m0 * g.inC, g.inC, p.packed, out, g.outC,
+                vseg_q8_gemm(isa, m1 - m0, g.outC, g.inC, input + m0 * g.inC, g.inC, p.packed, out, g.outC * es,
                              p.params)
             }
         case .depthwise:

@@ -34,7 +34,11 @@ enum Int8ConvOp: Int8OpDefinition {
 
     static func prepare(_ c: PrepareContext) throws -> PreparedOp {
         guard let form = form(c.infer) else { throw c.fail("\(c.node.op.name) is not supported in INT8") }
-        let xq = try c.activationQuant(input: 0), yq = try c.activationQuant(output: 0)
+        let xq = try c.activationQuant(input: 0)
+        // A float32 output (a conv whose result leaves the INT8 graph): accumulators are
+        // dequantized directly, `scale = inputScale * weightScale`, no uint8 rounding.
+        let floatOut = c.outputs[0].dtype == .float32
+        let yq = floatOut ? ActivationQuant(scale: 1, zeroPoint: 0) : try c.activationQuant(output: 0)
         let x = try c.input(0), y = c.outputs[0]
         guard let weights = try c.constantFloats(1, what: "weights") else { throw c.fail("\(c.node.op.name) needs weights") }
         let bias = try c.constantFloats(2, what: "bias")
@@ -44,7 +48,9 @@ enum Int8ConvOp: Int8OpDefinition {
         default: preconditionFailure()
         }
         let clamp = attrs.activation.clampRange!
-        let out = Int8OutputParams(output: yq, fusedMin: clamp.lo, fusedMax: clamp.hi)
+        let out = floatOut ? Int8OutputParams.float(min: clamp.lo, max: clamp.hi)
+            : Int8OutputParams(output: yq, fusedMin: clamp.lo, fusedMax: clamp.hi)
+        if floatOut && form == .depthwise { throw c.fail("INT8 depthwise conv cannot write float32") }
         let outC = y.shape[3]
         switch form {
         case .dense, .depthwise:
@@ -194,8 +200,9 @@ enum Int8ConvOp: Int8OpDefinition {
                 let u = splitRange(units, parts: n, t)
                 let m0 = u.lowerBound * Self.rowAlign, m1 = min(pixels, u.upperBound * Self.rowAlign)
                 if m0 >= m1 { return }
+                let es = self.params.pointee.float_out != 0 ? 4 : 1
                 vseg_q8_igemm(self.isa, m1 - m0, g.outC, g.kH, g.kW * g.inC, self.offsets + m0 * g.kH, self.padded,
-                              self.padded, self.packed, self.output + m0 * g.outC, g.outC, self.params)
+                              self.padded, self.packed, self.output + m0 * g.outC * es, g.outC * es, self.params)
             }
         }
     }
@@ -217,6 +224,10 @@ enum Int8ConvOp: Int8OpDefinition {
                         if depthwise {
                             Int8Reference.depthwise(g, input: input, inputZeroPoint: zpIn, weights: w.baseAddress!, bias: b,
                                                     scales: s.baseAddress!, output: out, into: output)
+                        } else if out.floatOutput {
+                            Int8Reference.conv(g, input: input, inputZeroPoint: zpIn, weights: w.baseAddress!, bias: b,
+                                               scales: s.baseAddress!, output: out,
+                                               intoFloat: UnsafeMutableRawPointer(output).assumingMemoryBound(to: Float.self))
                         } else {
                             Int8Reference.conv(g, input: input, inputZeroPoint: zpIn, weights: w.baseAddress!, bias: b,
                                                scales: s.baseAddress!, output: out, into: output)

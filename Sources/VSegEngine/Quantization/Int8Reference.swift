@@ -25,6 +25,23 @@ public enum Int8Reference {
     public static func conv(_ g: ConvGeometry, input: UnsafePointer<UInt8>, inputZeroPoint zpIn: Int32,
                             weights: UnsafePointer<Int8>, bias: UnsafePointer<Int32>?, scales: UnsafePointer<Float>,
                             output p: Int8OutputParams, into output: UnsafeMutablePointer<UInt8>) {
+        conv(g, input: input, inputZeroPoint: zpIn, weights: weights, bias: bias) { i, oc, acc in
+            output[i] = QuantScheme.requantize(acc, scale: scales[oc], zeroPoint: p.zeroPoint, qmin: p.qmin, qmax: p.qmax)
+        }
+    }
+
+    /// Dense conv with float32 output (`Int8OutputParams.float`; `scales[c] = inputScale * weightScale[c]`).
+    public static func conv(_ g: ConvGeometry, input: UnsafePointer<UInt8>, inputZeroPoint zpIn: Int32,
+                            weights: UnsafePointer<Int8>, bias: UnsafePointer<Int32>?, scales: UnsafePointer<Float>,
+                            output p: Int8OutputParams, intoFloat output: UnsafeMutablePointer<Float>) {
+        conv(g, input: input, inputZeroPoint: zpIn, weights: weights, bias: bias) { i, oc, acc in
+            output[i] = QuantScheme.dequantizeAccumulator(acc, scale: scales[oc], min: p.floatMin, max: p.floatMax)
+        }
+    }
+
+    /// Dense conv accumulators, handed to `store(outputIndex, channel, acc)`.
+    static func conv(_ g: ConvGeometry, input: UnsafePointer<UInt8>, inputZeroPoint zpIn: Int32,
+                     weights: UnsafePointer<Int8>, bias: UnsafePointer<Int32>?, store: (Int, Int, Int32) -> Void) {
         precondition(g.groups == 1, "reference INT8 conv is groups == 1")
         for b in 0..<g.batch {
             for oy in 0..<g.outH {
@@ -45,8 +62,7 @@ public enum Int8Reference {
                                 }
                             }
                         }
-                        output[pixel * g.outC + oc] = QuantScheme.requantize(
-                            acc, scale: scales[oc], zeroPoint: p.zeroPoint, qmin: p.qmin, qmax: p.qmax)
+                        store(pixel * g.outC + oc, oc, acc)
                     }
                 }
             }
@@ -88,6 +104,23 @@ public enum Int8Reference {
     public static func transposed(_ g: ConvGeometry, input: UnsafePointer<UInt8>, inputZeroPoint zpIn: Int32,
                                   weights: UnsafePointer<Int8>, bias: UnsafePointer<Int32>?, scales: UnsafePointer<Float>,
                                   output p: Int8OutputParams, into output: UnsafeMutablePointer<UInt8>) {
+        transposed(g, input: input, inputZeroPoint: zpIn, weights: weights, bias: bias) { i, oc, acc in
+            output[i] = QuantScheme.requantize(acc, scale: scales[oc], zeroPoint: p.zeroPoint, qmin: p.qmin, qmax: p.qmax)
+        }
+    }
+
+    /// Transposed conv with float32 output (`Int8OutputParams.float`).
+    public static func transposed(_ g: ConvGeometry, input: UnsafePointer<UInt8>, inputZeroPoint zpIn: Int32,
+                                  weights: UnsafePointer<Int8>, bias: UnsafePointer<Int32>?, scales: UnsafePointer<Float>,
+                                  output p: Int8OutputParams, intoFloat output: UnsafeMutablePointer<Float>) {
+        transposed(g, input: input, inputZeroPoint: zpIn, weights: weights, bias: bias) { i, oc, acc in
+            output[i] = QuantScheme.dequantizeAccumulator(acc, scale: scales[oc], min: p.floatMin, max: p.floatMax)
+        }
+    }
+
+    /// Transposed conv accumulators, handed to `store(outputIndex, channel, acc)`.
+    static func transposed(_ g: ConvGeometry, input: UnsafePointer<UInt8>, inputZeroPoint zpIn: Int32,
+                           weights: UnsafePointer<Int8>, bias: UnsafePointer<Int32>?, store: (Int, Int, Int32) -> Void) {
         for b in 0..<g.batch {
             for oy in 0..<g.outH {
                 for ox in 0..<g.outW {
@@ -107,8 +140,7 @@ public enum Int8Reference {
                                 }
                             }
                         }
-                        output[pixel * g.outC + oc] = QuantScheme.requantize(
-                            acc, scale: scales[oc], zeroPoint: p.zeroPoint, qmin: p.qmin, qmax: p.qmax)
+                        store(pixel * g.outC + oc, oc, acc)
                     }
                 }
             }

@@ -22,8 +22,10 @@ final class Int8TransposedConv: PreparedOp {
     /// Per phase (ph * strideW + pw): taps and packed weights (nil when no taps).
     private var taps: [Int] = []
     private var packs: [UnsafeMutableRawPointer?] = []
-    /// Requantized bias per phase without taps: `outC` bytes.
+    /// Requantized bias per phase without taps: `outC` outputs (`es` bytes each).
     private let constantRow: UnsafeMutablePointer<UInt8>
+    /// Bytes per output element: 1 (uint8) or 4 (float32 output).
+    private let es: Int
     /// Offsets per (row, pw), starting at `offsetStart[row * strideW + pw]`.
     private let offsets: UnsafeMutablePointer<Int64>
     private var offsetStart: [Int] = []
@@ -39,10 +41,17 @@ final class Int8TransposedConv: PreparedOp {
         zero.initialize(repeating: UInt8(zpIn), count: max(g.inC, 1))
         params = .allocate(capacity: 1)
         params.initialize(to: out.c)
-        constantRow = .allocate(capacity: max(g.outC, 1))
+        es = out.floatOutput ? 4 : 1
+        constantRow = .allocate(capacity: max(g.outC * 4, 1))
         for oc in 0..<g.outC {
-            constantRow[oc] = QuantScheme.requantize(bias?[oc] ?? 0, scale: scales[oc], zeroPoint: out.zeroPoint,
-                                                     qmin: out.qmin, qmax: out.qmax)
+            let acc = bias?[oc] ?? 0
+            if out.floatOutput {
+                let y = QuantScheme.dequantizeAccumulator(acc, scale: scales[oc], min: out.floatMin, max: out.floatMax)
+                UnsafeMutableRawPointer(constantRow).storeBytes(of: y, toByteOffset: oc * 4, as: Float.self)
+            } else {
+                constantRow[oc] = QuantScheme.requantize(acc, scale: scales[oc], zeroPoint: out.zeroPoint,
+                                                         qmin: out.qmin, qmax: out.qmax)
+            }
         }
         func phaseTaps(_ phase: Int, k: Int, s: Int, d: Int) -> [Int] {
             (0..<k).filter { (((phase - $0 * d) % s) + s) % s == 0 }
@@ -143,8 +152,14 @@ final class Int8TransposedConv: PreparedOp {
             weights.withUnsafeBufferPointer { w in
                 scales.withUnsafeBufferPointer { s in
                     withOptionalPointer(bias) { b in
-                        Int8Reference.transposed(g, input: input, inputZeroPoint: zpIn, weights: w.baseAddress!, bias: b,
-                                                 scales: s.baseAddress!, output: out, into: output)
+                        if out.floatOutput {
+                            Int8Reference.transposed(g, input: input, inputZeroPoint: zpIn, weights: w.baseAddress!, bias: b,
+                                                     scales: s.baseAddress!, output: out,
+                                                     intoFloat: UnsafeMutableRawPointer(output).assumingMemoryBound(to: Float.self))
+                        } else {
+                            Int8Reference.transposed(g, input: input, inputZeroPoint: zpIn, weights: w.baseAddress!, bias: b,
+                                                     scales: s.baseAddress!, output: out, into: output)
+                        }
                     }
                 }
             }
@@ -162,7 +177,7 @@ final class Int8TransposedConv: PreparedOp {
                 offsetStart.withUnsafeBufferPointer { starts in
                     for row in range {
                         let ph = (row % g.outH + g.padTop) % g.strideH
-                        let rowOut = output + row * g.outW * g.outC
+                        let rowOut = output + row * g.outW * g.outC * es
                         for pw in 0..<g.strideW {
                             let m = Self.pixels(pw, g)
                             if m == 0 { continue }
@@ -170,11 +185,11 @@ final class Int8TransposedConv: PreparedOp {
                             let t = taps[ph * g.strideW + pw]
                             if let p = packs[ph * g.strideW + pw] {
                                 vseg_q8_igemm(isa, m, g.outC, t, g.inC, offsets + starts[row * g.strideW + pw], input, zero,
-                                              p, rowOut + x0 * g.outC, g.strideW * g.outC, params)
+                                              p, rowOut + x0 * g.outC * es, g.strideW * g.outC * es, params)
                             } else {
                                 var ox = x0
                                 while ox < g.outW {
-                                    (rowOut + ox * g.outC).update(from: constantRow, count: g.outC)
+                                    (rowOut + ox * g.outC * es).update(from: constantRow, count: g.outC * es)
                                     ox += g.strideW
                                 }
                             }

@@ -91,11 +91,38 @@ public struct Int8OutputParams: Sendable, Equatable {
         self.init(zeroPoint: output.zeroPoint, qmin: q(fusedMin), qmax: q(fusedMax))
     }
 
-    var c: vseg_q8_output_params { vseg_q8_output_params(zero_point: zeroPoint, qmin: qmin, qmax: qmax) }
+    /// Float32 output (GEMM / indirect GEMM only): `y = min(max(Float(acc) * scale[n], floatMin), floatMax)`
+    /// with `scale[n] = inputScale * weightScale[n]`, for a layer whose result leaves the INT8 graph.
+    public private(set) var floatOutput = false
+    public private(set) var floatMin: Float = -.infinity
+    public private(set) var floatMax: Float = .infinity
+
+    /// Float32 output clamped to `[min, max]` (a fused ReLU/ReLU6 in real units).
+    public static func float(min: Float = -.infinity, max: Float = .infinity) -> Int8OutputParams {
+        var p = Int8OutputParams(zeroPoint: 0)
+        p.floatOutput = true
+        p.floatMin = min
+        p.floatMax = max
+        return p
+    }
+
+    public var c: vseg_q8_output_params {
+        vseg_q8_output_params(zero_point: zeroPoint, qmin: qmin, qmax: qmax, float_out: floatOutput ? 1 : 0,
+                              fmin: floatMin, fmax: floatMax)
+    }
 }
 
 /// The requantization and parameter helpers of the scheme described above.
 public enum QuantScheme {
+    /// int32 accumulator -> float32 output (`Int8OutputParams.float`); the twin of the kernels' float epilogue.
+    @inlinable @inline(__always)
+    public static func dequantizeAccumulator(_ acc: Int32, scale: Float, min lo: Float, max hi: Float) -> Float {
+        var y = Float(acc) * scale
+        y = y < lo ? lo : y
+        y = y > hi ? hi : y
+        return y
+    }
+
     /// int32 accumulator -> uint8 output; the twin of every kernel's epilogue.
     @inlinable @inline(__always)
     public static func requantize(_ acc: Int32, scale: Float, zeroPoint: Int32, qmin: Int32, qmax: Int32) -> UInt8 {

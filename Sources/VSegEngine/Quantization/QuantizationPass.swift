@@ -31,6 +31,9 @@ public enum QuantizationPass {
         public var dequantizeNodes = 0
         /// Names of compute nodes (convs) left in FP32, with the reason.
         public var fp32Convs: [String] = []
+        /// INT8 convs whose output is a graph output, written as float32 straight
+        /// from the int32 accumulators (no uint8 rounding of the model's result).
+        public var floatOutputConvs = 0
     }
 
     public static func run(_ source: Graph, table: [String: TensorQuantization]) throws -> (Graph, Report) {
@@ -67,10 +70,16 @@ public enum QuantizationPass {
             return nt
         }
 
+        let uses = GraphUses(source)
         for node in source.nodes {
             let decision = decide(node, g, source, entry: entry)
             var n = node
-            if let rule = decision {
+            if decision != nil, floatOutput(node, source, uses) {
+                // The result leaves the graph: uint8 inputs, float32 accumulators out.
+                n.inputs = node.inputs.map { isActivation($0) ? u8($0) : $0 }
+                r.int8Nodes += 1
+                r.floatOutputConvs += 1
+            } else if let rule = decision {
                 n.inputs = node.inputs.map { isActivation($0) ? u8($0) : $0 }
                 let out = node.outputs[0]
                 let q: ActivationQuant
@@ -98,6 +107,27 @@ public enum QuantizationPass {
         }
         g.nodes = nodes
         return (g, r)
+    }
+
+    /// A dense or transposed conv (groups 1) whose output is a graph output, read
+    /// by nothing else, or only through Reshape/Squeeze/Unsqueeze/Identity on the
+    /// way to graph outputs.
+    static func floatOutput(_ node: Node, _ g: Graph, _ uses: GraphUses) -> Bool {
+        switch node.op {
+        case let .conv2D(a) where a.groups == 1: break
+        case let .transposeConv2D(a, _) where a.groups == 1: break
+        default: return false
+        }
+        guard node.outputs.count == 1 else { return false }
+        func leaves(_ t: Int, depth: Int) -> Bool {
+            let readers = uses.consumers[t] ?? []
+            if readers.isEmpty { return uses.graphOutputs.contains(t) }
+            guard depth < 4 else { return false }
+            return readers.allSatisfy { i in
+                OpRegistry.outputAliasesInput(g.nodes[i].op) && g.nodes[i].outputs.allSatisfy { leaves($0, depth: depth + 1) }
+            }
+        }
+        return leaves(node.outputs[0], depth: 0)
     }
 
     /// The output rule if `node` runs INT8, nil if it stays FP32.
