@@ -11,9 +11,11 @@ import VSegPipeline
 /// The bounds must hold whichever ops run INT8 (an op without an INT8 kernel
 /// runs FP32 inside the INT8 graph). Next to each INT8 figure the tests print
 /// the same figure for FP32 itself under seeded +-1/255 input noise (less than
-/// one 8-bit step of the decoded frame): where that noise floor is already
-/// above an issue target, the target cannot be met by any table and the test
-/// holds the measured INT8 level with a margin instead, so a regression fails.
+/// one 8-bit step of the decoded frame). Where FP32 under that noise already
+/// misses an issue target, the target asks INT8 to be steadier than the model
+/// itself is on those frames; short of keeping nearly every layer FP32 it is
+/// not met, and the test holds the measured INT8 level with a margin instead,
+/// so a regression still fails. Each such gap is stated where it is asserted.
 final class Int8AccuracyTests: XCTestCase {
     static let noise: Float = 1 / 255
 
@@ -29,6 +31,15 @@ final class Int8AccuracyTests: XCTestCase {
         "selfie_segmentation samples/bikes.mp4": 0.80,
         "selfie_landscape samples/carphone_pristine.mp4": 0.98,
         "selfie_landscape samples/bikes.mp4": 0.80,
+    ]
+
+    /// Pooled IoU (all intersections over all unions): measured 0.998-0.999 on
+    /// carphone, 0.942 / 0.957 on bikes.
+    static let pooledIoUBound: [String: Double] = [
+        "selfie_segmentation samples/carphone_pristine.mp4": 0.98,
+        "selfie_segmentation samples/bikes.mp4": 0.90,
+        "selfie_landscape samples/carphone_pristine.mp4": 0.98,
+        "selfie_landscape samples/bikes.mp4": 0.90,
     ]
 
     /// Mask IoU (threshold 0.5) and mean |p8 - p32| <= 0.02 on every frame of each video.
@@ -57,6 +68,8 @@ final class Int8AccuracyTests: XCTestCase {
             XCTAssertGreaterThan(c.frames, 100, "every frame of \(video)", file: file, line: line)
             let bound = try XCTUnwrap(Self.meanIoUBound[key], file: file, line: line)
             XCTAssertGreaterThanOrEqual(int8.meanIoU, bound, "\(key): mean mask IoU, INT8 vs FP32", file: file, line: line)
+            let pooled = try XCTUnwrap(Self.pooledIoUBound[key], file: file, line: line)
+            XCTAssertGreaterThanOrEqual(int8.pooledIoU, pooled, "\(key): pooled mask IoU, INT8 vs FP32", file: file, line: line)
             XCTAssertLessThanOrEqual(int8.meanAbsDifference, 0.02, "\(key): mean abs probability difference",
                                      file: file, line: line)
         }
