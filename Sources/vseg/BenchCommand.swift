@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VSegCore
 import VSegEngine
+import VSegPipeline
 
 /// `vseg bench`: latency statistics and a per-layer profile.
 struct Bench: ParsableCommand {
@@ -13,6 +14,11 @@ struct Bench: ParsableCommand {
         (no pre/post-processing). --profile times every node separately (adds a little \
         overhead) and prints the layers sorted by time. --json prints one JSON object instead \
         of the tables.
+
+        --precision int8 times the INT8 session built from the model's calibration table \
+        (--qtable, else found like vseg run finds it) and prints what the quantization \
+        did: nodes run INT8 and FP32, Quantize/Dequantize nodes added, and every \
+        convolution kept in FP32 with the reason.
         """)
 
     @Option(help: ArgumentHelp("Model file (.tflite or .onnx).", valueName: "path"))
@@ -36,7 +42,10 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print the results as JSON.")
     var json = false
 
+    @OptionGroup var precision: PrecisionOptions
+
     func validate() throws {
+        try precision.validateStandalone()
         if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
         if warmup < 0 { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1, got \(t)") }
@@ -57,11 +66,32 @@ struct Bench: ParsableCommand {
         var meanMs: Double
         var peakActivationBytes: Int
         var layers: [Layer]?
+        /// "fp32" or "int8".
+        var precision: String
+        /// The calibration table of an INT8 run.
+        var qtable: String?
+        /// What the INT8 pass did (INT8 runs only).
+        var quantization: Quantization?
+    }
+
+    struct Quantization: Codable {
+        var int8Nodes: Int
+        var fp32Nodes: Int
+        var quantizeNodes: Int
+        var dequantizeNodes: Int
+        /// Convolutions left in FP32, each with its reason.
+        var fp32Convs: [String]
+
+        init(_ r: QuantizationPass.Report) {
+            int8Nodes = r.int8Nodes; fp32Nodes = r.fp32Nodes
+            quantizeNodes = r.quantizeNodes; dequantizeNodes = r.dequantizeNodes
+            fp32Convs = r.fp32Convs
+        }
     }
 
     func run() throws {
         let m = try Model.load(path: model, inputShapes: try parseInputShapes(inputShapes))
-        let s = try Session(model: m, threads: threads ?? 0, profile: profile)
+        let (s, table) = try precision.session(m, modelPath: model, threads: threads ?? 0, profile: profile)
         var seed: UInt64 = 0x2545F4914F6CDD1D
         for i in 0 ..< s.inputCount {
             let b = s.input(i)
@@ -93,7 +123,9 @@ struct Bench: ParsableCommand {
         let report = Report(model: model, threads: timed.threadCount, isa: ConvKernels.isaName, runs: runs, warmup: warmup,
                             inputShapes: (0 ..< timed.inputCount).map(timed.inputShape),
                             medianMs: q(0.5), p90Ms: q(0.9), minMs: sorted[0], meanMs: times.reduce(0, +) / Double(times.count),
-                            peakActivationBytes: timed.peakActivationBytes, layers: layers)
+                            peakActivationBytes: timed.peakActivationBytes, layers: layers,
+                            precision: (precision.parsed ?? .fp32).rawValue, qtable: table,
+                            quantization: timed.quantizationReport.map(Quantization.init))
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -101,6 +133,12 @@ struct Bench: ParsableCommand {
             return
         }
         print("model: \(model)")
+        print("precision: \(report.precision)" + (table.map { "  table: \($0)" } ?? ""))
+        if let q = report.quantization {
+            print("int8: \(q.int8Nodes) nodes INT8, \(q.fp32Nodes) FP32, \(q.quantizeNodes) quantize, \(q.dequantizeNodes) dequantize")
+            print("convs kept FP32: " + (q.fp32Convs.isEmpty ? "none" : "\(q.fp32Convs.count)"))
+            for c in q.fp32Convs { print("  \(c)") }
+        }
         print("threads: \(report.threads)  kernels: \(report.isa)  runs: \(runs)  warmup: \(warmup)")
         print("input: " + report.inputShapes.map { "[" + $0.map(String.init).joined(separator: ", ") + "]" }.joined(separator: " "))
         print(String(format: "latency ms: median %.3f  p90 %.3f  min %.3f  mean %.3f", report.medianMs, report.p90Ms, report.minMs, report.meanMs))

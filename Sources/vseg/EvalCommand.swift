@@ -14,6 +14,9 @@ struct Eval: ParsableCommand {
         discussion: """
         A run is fp32, int8, model=PATH (another model in float) or threshold=X (the \
         mask threshold). Without --labels, the second run is scored against the first. \
+        int8 runs the model through the INT8 executor with its calibration table \
+        (--qtable, else <model file stem>.qtable in $VSEG_CALIBRATION_DIR, ./calibration \
+        or the checkout's calibration/; make one with vseg calibrate). \
         With --labels DIR, each run given to --compare (default fp32) is scored against \
         gray8 label PNGs: DIR/<image name>.png for image inputs, else DIR/%06d.png by \
         0-based frame index; for mask models 0 is background and any other value but \
@@ -61,6 +64,9 @@ struct Eval: ParsableCommand {
     @Option(help: ArgumentHelp("Inference threads per run (default: one per core).", valueName: "n"))
     var threads: Int?
 
+    @Option(help: ArgumentHelp("Calibration table of the int8 run.", valueName: "path"))
+    var qtable: String?
+
     func validate() throws {
         if input.isEmpty { throw ValidationError("--input is required (a video, image directory or glob)") }
         if every < 1 { throw ValidationError("--every must be at least 1, got \(every)") }
@@ -70,6 +76,12 @@ struct Eval: ParsableCommand {
         if labels == nil && compare == nil { throw ValidationError("--compare A,B is required without --labels (e.g. --compare fp32,int8)") }
         _ = try parsedIgnoreLabel()
         if let j = json, j.isEmpty { throw ValidationError("--json needs a path or '-'") }
+        if let q = qtable {
+            if q.isEmpty { throw ValidationError("--qtable must not be empty") }
+            if !(compare ?? "").lowercased().contains("int8") {
+                throw ValidationError("--qtable is only used by an int8 run; add int8 to --compare (e.g. --compare fp32,int8)")
+            }
+        }
     }
 
     func parsedIgnoreLabel() throws -> UInt8? {
@@ -95,6 +107,7 @@ struct Eval: ParsableCommand {
         o.threads = threads
         o.ignoreLabel = try parsedIgnoreLabel()
         o.threshold = threshold
+        o.qtable = qtable
         let report = try Evaluator(options: o).run()
         if let j = json {
             let enc = JSONEncoder()
@@ -137,6 +150,7 @@ enum EvalTable {
     static func render(_ r: EvalReport) -> String {
         var out = "model: \(r.model)" + (r.modelPath.map { $0 == r.model ? "" : " (\($0))" } ?? "") + "\n"
         out += "inputs: \(r.inputs.joined(separator: ", "))  every \(r.every)  frames \(r.frames)\n"
+        if let t = r.quantTable { out += "int8 table: \(t)\n" }
         for c in r.comparisons {
             out += "\n\(c.candidate) vs \(c.reference)" + (c.reference == "labels" ? " (\(r.labels ?? ""))" : "") + " [\(c.kind)]\n"
             if let b = c.binary {

@@ -24,6 +24,9 @@ struct Infer: ParsableCommand {
         resized and normalized the way the model's descriptor says (built-in MediaPipe \
         models, a sidecar MODEL.vseg.yaml, or RGB in [0, 1] stretched to the model's \
         size) and written as input0.npy next to the outputs, so the run can be repeated.
+
+        --precision int8 runs the model through the INT8 executor with its calibration \
+        table (see --qtable and vseg calibrate); inputs and outputs stay float32.
         """)
 
     @Option(help: ArgumentHelp("Model file (.tflite or .onnx).", valueName: "path"))
@@ -38,7 +41,10 @@ struct Infer: ParsableCommand {
     @Option(help: ArgumentHelp("Worker threads (default: one per core).", valueName: "n"))
     var threads: Int?
 
+    @OptionGroup var precision: PrecisionOptions
+
     func validate() throws {
+        try precision.validateStandalone()
         if input.isEmpty { throw ValidationError("--input is required (a .npy file per model input)") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1, got \(t)") }
         if input.count > 1, let i = input.first(where: { !Self.isNPY($0) }) {
@@ -50,9 +56,13 @@ struct Infer: ParsableCommand {
 
     func run() throws {
         let m = try Model.load(path: model)
-        let session = try Session(model: m, threads: threads ?? 0)
-        if input.count == 1, !Self.isNPY(input[0]) {
-            try fillFromImage(input[0], session)
+        let image = input.count == 1 && !Self.isNPY(input[0]) ? input[0] : nil
+        let (session, table) = try precision.session(m, modelPath: model, threads: threads ?? 0, input: image)
+        if let table, let q = session.quantizationReport {
+            fputs("info: int8 with \(table): \(q.int8Nodes) nodes INT8, \(q.fp32Nodes) FP32\n", stderr)
+        }
+        if let image {
+            try fillFromImage(image, session)
             try session.run()
             try writeOutputs(session)
             return

@@ -25,8 +25,15 @@ struct RunCommand: ParsableCommand {
         Without --model (and without a pipeline file) the person in the video is \
         segmented with MediaPipe's selfie model and tinted in the output.
 
+        --precision int8 runs the model through the INT8 executor with its calibration \
+        table: --qtable, else <model file stem>.qtable in $VSEG_CALIBRATION_DIR, \
+        ./calibration or the checkout's calibration/. Without one the run stops with the \
+        vseg calibrate command that makes it (exit 4). In a pipeline file: model.precision \
+        and model.qtable; the flags override them.
+
         Examples:
           vseg run -i samples/carphone_pristine.mp4 -o out/carphone_overlay.mp4
+          vseg run -i samples/carphone_pristine.mp4 --precision int8 -o out/carphone_int8.mp4
           vseg run -i samples/bikes.mp4 --model none -o out/bikes.mp4
           vseg run -i dashcam.mov --model none --start 60 --duration 30 -o clip.mp4 --crf 20
           vseg run -i udp://127.0.0.1:5600 --model none -o rec.mp4 -o udp://10.0.0.2:5601
@@ -46,6 +53,8 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Model: none (record/transcode), a built-in name, or a .tflite/.onnx path (default: selfie without a pipeline file).", valueName: "none|name|path"))
     var model: String?
+
+    @OptionGroup var precision: PrecisionOptions
 
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a pipeline key, e.g. --set sinks.0.crf=18 (repeatable).", valueName: "key.path=value"))
     var overrides: [String] = []
@@ -73,6 +82,18 @@ struct RunCommand: ParsableCommand {
         // Without a pipeline file the main job is segmentation with the default model;
         // a pipeline file decides for itself (a missing model block means none).
         if let m = model { c.model.name = m } else if pipeline == nil { c.model.name = Self.defaultModel }
+        if let p = precision.parsed {
+            c.model.precision = p
+            // --precision fp32 over a pipeline's int8 block drops its table too.
+            if p == .fp32 { c.model.qtable = nil }
+        }
+        if let q = precision.qtable { c.model.qtable = q }
+        if c.model.qtable != nil, c.model.precision != .int8 {
+            throw PipelineError.usage("--qtable is only used with --precision int8 (or model.precision: int8 in the pipeline)")
+        }
+        if c.model.precision == .int8, c.model.isNone {
+            throw PipelineError.usage("--precision int8 needs a model; drop it or give --model")
+        }
         if !output.output.isEmpty {
             let template = c.sinks.first?.options ?? SinkOptions()
             c.sinks = output.output.map { SinkConfig(uri: $0, options: template) }
@@ -90,6 +111,8 @@ struct RunCommand: ParsableCommand {
         let quiet = display.quiet
         MediaLog.handler = { message in if !quiet { fputs("info: \(message)\n", stderr) } }
 
+        // A missing or foreign INT8 table is a model error before any output file exists.
+        if !config.model.isNone { _ = try SegmentationStage.quantTable(config.model, input: config.source.uri) }
         let built = try PipelineBuilder().build(config)
         let runner = built.makeRunner()
         let signals = SignalHandler { runner.stop(interrupted: true) }
@@ -104,6 +127,10 @@ struct RunCommand: ParsableCommand {
         let summary = runner.run()
         progress?.finish()
 
+        if !quiet, let seg = built.stages.first as? SegmentationStage, let table = seg.quantTablePath,
+           let q = seg.session?.quantizationReport {
+            fputs("info: int8 with \(table): \(q.int8Nodes) nodes INT8, \(q.fp32Nodes) FP32, \(q.fp32Convs.count) convs kept FP32\n", stderr)
+        }
         if !quiet {
             fputs(summary.line + "\n", stderr)
             if config.runner.stats { for s in summary.stages { fputs("  " + s.line + "\n", stderr) } }

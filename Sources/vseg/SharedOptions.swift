@@ -1,4 +1,6 @@
 import ArgumentParser
+import VSegEngine
+import VSegPipeline
 
 /// Input selection and trimming, shared by commands that read video.
 struct InputOptions: ParsableArguments {
@@ -54,4 +56,42 @@ struct DisplayOptions: ParsableArguments {
 
     @Flag(help: "Print per-stage stats (fps, latency p50/p95/p99, queue depth, drops) after the summary.")
     var stats = false
+}
+
+/// `--precision` and `--qtable`, shared by the commands that run a model.
+struct PrecisionOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("""
+        Arithmetic: fp32 or int8. int8 needs a calibration table: --qtable, else <model file stem>.qtable in \
+        $VSEG_CALIBRATION_DIR, ./calibration or the checkout's calibration/ (make one with vseg calibrate).
+        """, valueName: "fp32|int8"))
+    var precision: String?
+
+    @Option(help: ArgumentHelp("INT8 calibration table (with --precision int8).", valueName: "path"))
+    var qtable: String?
+
+    /// The parsed --precision (nil when not given).
+    var parsed: InferencePrecision? { precision.flatMap(InferencePrecision.init(rawValue:)) }
+
+    func validate() throws {
+        if let p = precision, InferencePrecision(rawValue: p) == nil {
+            throw ValidationError("--precision must be \(InferencePrecision.allCases.map(\.rawValue).joined(separator: " or ")), got '\(p)'")
+        }
+        if let q = qtable, q.isEmpty { throw ValidationError("--qtable must not be empty") }
+    }
+
+    /// For commands without a pipeline file: --qtable only makes sense with --precision int8.
+    func validateStandalone() throws {
+        try validate()
+        if qtable != nil, parsed != .int8 { throw ValidationError("--qtable is only used with --precision int8") }
+    }
+
+    /// A session for `m` (loaded from `modelPath`) in the asked precision, and the
+    /// table an INT8 one was built with. `input` only completes the `vseg calibrate`
+    /// command of a missing-table error.
+    func session(_ m: Model, modelPath: String, threads: Int, profile: Bool = false, input: String? = nil) throws
+        -> (session: Session, table: String?) {
+        guard parsed == .int8 else { return (try Session(model: m, threads: threads, profile: profile), nil) }
+        let (table, path) = try QuantTableLocator.load(modelPath: modelPath, explicit: qtable, model: modelPath, input: input)
+        return (try Session(model: m, threads: threads, profile: profile, precision: .int8(table.tensorQuantization)), path)
+    }
 }

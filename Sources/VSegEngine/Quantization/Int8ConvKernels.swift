@@ -140,9 +140,15 @@ public enum Int8ConvKernels {
         return p.kind == .depthwise ? g.batch * g.outH : (g.batch * g.outH * g.outW + rowAlign - 1) / rowAlign
     }
 
-    /// How many tasks to split one run into for `threads` worker threads.
+    /// How many tasks to split one run into for `threads` worker threads: one
+    /// on a single thread, otherwise four per thread (so a thread that lost its
+    /// core to another process delays a quarter share, not a whole one).
     public static func taskCount(_ p: Int8PackedConv, threads: Int) -> Int {
-        max(1, min(max(1, threads), units(p)))
+        tasks(units: units(p), threads: threads)
+    }
+
+    static func tasks(units: Int, threads: Int) -> Int {
+        max(1, min(threads <= 1 ? 1 : threads * 4, units))
     }
 
     /// Computes task `task` of `taskCount` into `output`. No heap allocation.

@@ -170,7 +170,7 @@ enum Int8ConvOp: Int8OpDefinition {
             packed = pk
             params = .allocate(capacity: 1)
             params.initialize(to: out.c)
-            tasks = max(1, min(threads, (pixels + Self.rowAlign - 1) / Self.rowAlign))
+            tasks = Int8ConvKernels.tasks(units: (pixels + Self.rowAlign - 1) / Self.rowAlign, threads: threads)
         }
 
         deinit {

@@ -151,7 +151,7 @@ final class Int8TransposedConv: PreparedOp {
             return
         }
         let rows = g.batch * g.outH
-        let tasks = max(1, min(threads, rows))
+        let tasks = Int8ConvKernels.tasks(units: rows, threads: threads)
         pool.parallelFor(tasks) { t in self.rows(splitRange(rows, parts: tasks, t)) }
     }
 

@@ -300,11 +300,15 @@ public struct QuantTable: Sendable, Equatable {
 
     /// Throws `modelMismatch` unless `modelPath` hashes to `modelSHA256`. `tablePath`
     /// and `calibrateInput` make the message's `vseg calibrate` command exact.
-    public func checkModel(path modelPath: String, tablePath: String, calibrateInput: String? = nil) throws {
+    /// `model` is what the user typed (built-in name or path) and `out` where a new
+    /// table should go (its default place, never the mismatched table's path when
+    /// that table belongs to another model file).
+    public func checkModel(path modelPath: String, tablePath: String, calibrateInput: String? = nil,
+                           model: String? = nil, out: String? = nil) throws {
         let digest = try Self.sha256(file: modelPath)
         guard digest != modelSHA256 else { return }
         let input = calibrateInput ?? inputs.first ?? "VIDEO"
-        let command = "vseg calibrate --model \(modelPath) --input \(input) --out \(tablePath)"
+        let command = "vseg calibrate --model \(model ?? modelPath) --input \(input) --out \(out ?? tablePath)"
         throw QuantTableError.modelMismatch(table: tablePath, tableModel: "\(modelFile), sha256 \(modelSHA256.prefix(12))…",
                                             model: "\(modelPath) (sha256 \(digest.prefix(12))…)", command: command)
     }

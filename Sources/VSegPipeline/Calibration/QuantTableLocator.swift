@@ -70,7 +70,10 @@ public enum QuantTableLocator {
         -> (table: QuantTable, path: String) {
         let path = try locate(modelPath: modelPath, explicit: explicit, model: model, input: input)
         let table = try QuantTable.load(path: path)
-        try table.checkModel(path: modelPath, tablePath: path, calibrateInput: input)
+        // A table written for another model file must not be overwritten by the suggested command.
+        let sameFile = stem(table.modelFile) == stem(modelPath)
+        try table.checkModel(path: modelPath, tablePath: path, calibrateInput: input, model: model,
+                             out: sameFile ? path : defaultOutput(modelPath: modelPath))
         return (table, path)
     }
 

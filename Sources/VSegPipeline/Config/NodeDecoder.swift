@@ -109,7 +109,11 @@ final class NodeDecoding {
         }
         let joined = path.joined(separator: ".")
         var detail = ctx.debugDescription
-        if let n = node?.scalar { detail = "'\(n.string)' is not valid here" }
+        if let n = node?.scalar {
+            // A type that names its choices ("expected fp32|int8") keeps them in the message.
+            let choices = ctx.debugDescription.hasPrefix("expected ") ? "; " + ctx.debugDescription : ""
+            detail = "'\(n.string)' is not valid here\(choices)"
+        }
         return error(at: node?.mark, path: joined, "\(joined.isEmpty ? "document" : joined): \(what) (\(detail))")
     }
 }

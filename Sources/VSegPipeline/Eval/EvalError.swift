@@ -4,8 +4,6 @@ import VSegCore
 public enum EvalError: UserFacingError, Equatable {
     /// A `--compare` run spec that is not fp32, int8, model=PATH or threshold=X.
     case badRunSpec(String, reason: String)
-    /// INT8 inference was asked for but the INT8 executor is not wired in yet.
-    case int8Unavailable(model: String)
     /// A ground-truth label image for a frame is missing.
     case labelMissing(frame: Int, tried: [String])
     /// A ground-truth label image does not match the frame it belongs to.
@@ -19,8 +17,6 @@ public enum EvalError: UserFacingError, Equatable {
         switch self {
         case let .badRunSpec(spec, reason):
             return "--compare run '\(spec)': \(reason); use fp32, int8, model=PATH or threshold=X (e.g. --compare fp32,threshold=0.4)"
-        case let .int8Unavailable(model):
-            return "INT8 inference is not available yet for \(model) (the INT8 executor has not landed); compare fp32 with model=PATH or threshold=X for now"
         case let .labelMissing(frame, tried):
             return "no ground-truth label for frame \(frame) (tried \(tried.joined(separator: ", "))); name labels DIR/%06d.png by frame index or like the input images"
         case let .labelMismatch(path, detail):
@@ -35,7 +31,7 @@ public enum EvalError: UserFacingError, Equatable {
     public var exitCode: ExitCode {
         switch self {
         case .badRunSpec: return .usage
-        case .int8Unavailable, .incomparable: return .model
+        case .incomparable: return .model
         case .labelMissing, .labelMismatch, .noFrames: return .input
         }
     }

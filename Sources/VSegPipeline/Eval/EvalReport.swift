@@ -17,6 +17,8 @@ public struct EvalReport: Codable, Sendable {
     /// The labels directory in "labels" mode.
     public var labels: String?
     public var comparisons: [Comparison]
+    /// The calibration table the `int8` run was built with (nil without an int8 run).
+    public var quantTable: String?
 
     public struct Comparison: Codable, Sendable {
         /// Run spec taken as truth ("fp32") or "labels".

@@ -26,6 +26,8 @@ public struct EvalOptions: Sendable {
     public var ignoreLabel: UInt8? = 255
     /// Foreground threshold of mask models, unless a run sets its own.
     public var threshold: Float = 0.5
+    /// The calibration table of the `int8` run; nil = the one `QuantTableLocator` finds.
+    public var qtable: String?
 
     public init(model: String, inputs: [String], runs: [EvalRunSpec]) {
         self.model = model; self.inputs = inputs; self.runs = runs
@@ -75,12 +77,18 @@ public final class Evaluator {
         } else {
             guard options.runs.count == 2 else { throw PipelineError.usage("--compare takes exactly two runs, e.g. --compare fp32,int8") }
         }
+        if let q = options.qtable, !options.runs.contains(.int8) {
+            throw PipelineError.usage("--qtable \(q) is only used by an int8 run; add int8 to --compare (e.g. --compare fp32,int8)")
+        }
     }
 
     /// The stage for one run: SegmentationStage for float runs, the INT8 hook for int8.
-    static func makeStage(_ spec: EvalRunSpec, base: SegmentationOptions) throws -> PipelineStage {
-        let o = spec.options(base: base)
-        if spec == .int8 { return try Int8EvalHook.makeSegmentationStage(options: o) }
+    static func makeStage(_ spec: EvalRunSpec, base: SegmentationOptions, qtable: String? = nil) throws -> PipelineStage {
+        var o = spec.options(base: base)
+        if spec == .int8 {
+            o.qtable = qtable
+            return try Int8EvalHook.makeSegmentationStage(options: o)
+        }
         return SegmentationStage(options: o)
     }
 
@@ -88,7 +96,7 @@ public final class Evaluator {
     public func run() throws -> EvalReport {
         let base = SegmentationOptions(name: options.model, threads: options.threads, threshold: options.threshold)
         specs = options.runs
-        stages = try specs.map { try Self.makeStage($0, base: base) }
+        stages = try specs.map { try Self.makeStage($0, base: base, qtable: options.qtable) }
         if let dir = options.labelsDirectory { try checkDirectory(dir) }
         var prepared = false
         inputs: for uri in options.inputs {
@@ -213,6 +221,7 @@ public final class Evaluator {
         return EvalReport(model: options.model, modelPath: (stages.first as? SegmentationStage)?.modelPath,
                           inputs: options.inputs, every: options.every, frames: frames,
                           mode: options.labelsDirectory != nil ? "labels" : "compare", labels: options.labelsDirectory,
-                          comparisons: comparisons)
+                          comparisons: comparisons,
+                          quantTable: stages.lazy.compactMap { ($0 as? SegmentationStage)?.quantTablePath }.first)
     }
 }

@@ -1,14 +1,15 @@
 import VSegCore
 
-/// The one place `vseg eval` asks for an INT8 segmentation stage.
-///
-/// Wiring INT8 in: once the INT8 executor exists (quantized session loaded from
-/// the model's `calibration/*.qtable`), build and return a stage here that runs
-/// `options.name` through it and fills `packet.segmentation` exactly like
-/// `SegmentationStage` (source-resolution `sourceProbability`/`sourceLabels`).
-/// Nothing else in eval needs to change.
+/// The one place `vseg eval` asks for an INT8 segmentation stage: a
+/// `SegmentationStage` with `precision: int8`, so the INT8 run fills
+/// `packet.segmentation` exactly like the float run (same pre/post-processing,
+/// source-resolution maps). The table is `options.qtable`, else the one
+/// `QuantTableLocator` finds for the model; a missing table or one made for
+/// another model file fails in `prepare` with the `vseg calibrate` command.
 public enum Int8EvalHook {
     public static func makeSegmentationStage(options: SegmentationOptions) throws -> PipelineStage {
-        throw EvalError.int8Unavailable(model: options.name)
+        var o = options
+        o.precision = .int8
+        return SegmentationStage(options: o)
     }
 }

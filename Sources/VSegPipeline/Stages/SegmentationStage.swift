@@ -18,7 +18,9 @@ import Yams
 ///   `name` (built-in name or .tflite/.onnx path), `threads`, `threshold`,
 ///   `resize` (override the descriptor's stretch/letterbox), `output`
 ///   (override which output is the mask), `smoothing` (0...0.99, EMA weight
-///   of the previous frame's mask against flicker; 0 = off).
+///   of the previous frame's mask against flicker; 0 = off), `precision`
+///   (fp32 or int8) and `qtable` (the INT8 calibration table; default: found
+///   by `QuantTableLocator`).
 ///
 /// ```yaml
 /// model:
@@ -27,11 +29,17 @@ import Yams
 ///   threshold: 0.5
 ///   resize: stretch
 ///   smoothing: 0.3
+///   precision: int8       # needs calibration/selfie_segmentation.qtable (vseg calibrate)
+///   qtable: calibration/selfie_segmentation.qtable
 /// ```
 ///
 /// `prepare` resolves the model (see `ModelResolver`), picks its descriptor
 /// (given > sidecar > built-in > inferred FCN defaults), loads the model and a
-/// session for the source size and builds the pre/post-processing tables.
+/// session for the source size and builds the pre/post-processing tables. For
+/// `precision: int8` it loads the calibration table first (checked against the
+/// model's sha256) and builds an INT8 session; the session quantizes its float
+/// input and dequantizes its outputs, so pre- and post-processing are the same
+/// for both precisions.
 /// `process` allocates nothing in steady state: results come from a pool that
 /// reuses a result once no packet holds it.
 public final class SegmentationStage: PipelineStage {
@@ -44,6 +52,8 @@ public final class SegmentationStage: PipelineStage {
     /// The resolved model file (after `prepare`).
     public private(set) var modelPath: String?
     public private(set) var session: Session?
+    /// The calibration table an INT8 session was built with (after `prepare`; nil for fp32).
+    public private(set) var quantTablePath: String?
     public private(set) var preprocessor: Preprocessor?
     public private(set) var decoder: MaskDecoder?
     private var pool: SegmentationResultPool?
@@ -67,6 +77,9 @@ public final class SegmentationStage: PipelineStage {
         if let t = options.threads, t < 0 {
             throw PipelineError.usage("model.threads must be 0 (one per core) or more, got \(t)")
         }
+        if options.qtable != nil, options.precision != .int8 {
+            throw PipelineError.usage("model.qtable is only used with precision int8; set model.precision: int8 (--precision int8) or drop the table")
+        }
         let resolved = try ModelResolver.resolve(options.name)
         modelPath = resolved.path
         var d = givenDescriptor ?? resolved.builtin
@@ -75,7 +88,7 @@ public final class SegmentationStage: PipelineStage {
         if let fixed = try Self.fixedInputShapes(m, descriptor: d, source: source) {
             m = try Model.load(path: resolved.path, inputShapes: fixed)
         }
-        let s = try Session(model: m, threads: options.threads ?? 0)
+        let s = try makeSession(m, modelPath: resolved.path, input: source.uri)
         guard s.inputCount >= 1 else {
             throw VisionError.descriptorMismatch(model: resolved.path, detail: "the model has no inputs")
         }
@@ -115,6 +128,31 @@ public final class SegmentationStage: PipelineStage {
         descriptor = desc
         outputIndex = spec.index
         try configure(width: source.width, height: source.height, input: input, spec: spec, modelName: desc.name)
+    }
+
+    /// A session in the asked precision (the table for INT8: see `quantTable`).
+    private func makeSession(_ m: Model, modelPath: String, input: String) throws -> Session {
+        guard let (table, path) = try Self.quantTable(options, modelPath: modelPath, input: input) else {
+            quantTablePath = nil
+            return try Session(model: m, threads: options.threads ?? 0)
+        }
+        let s = try Session(model: m, threads: options.threads ?? 0, precision: .int8(table.tensorQuantization))
+        quantTablePath = path
+        return s
+    }
+
+    /// For `precision: int8`, the calibration table and its path: `options.qtable`,
+    /// else `<model stem>.qtable` where `QuantTableLocator` looks, checked against
+    /// the model file's sha256. Nil for fp32. `modelPath` is the resolved model
+    /// (nil: resolve `options.name`); `options.name` (what the user typed) and
+    /// `input` only complete the `vseg calibrate` command of a missing-table error.
+    /// Commands call this before opening outputs, so a missing table fails first.
+    public static func quantTable(_ options: SegmentationOptions, modelPath: String? = nil, input: String?) throws
+        -> (table: QuantTable, path: String)? {
+        guard options.precision == .int8 else { return nil }
+        let path = try modelPath ?? ModelResolver.resolve(options.name).path
+        let given = input.flatMap { $0.isEmpty ? nil : $0 }
+        return try QuantTableLocator.load(modelPath: path, explicit: options.qtable, model: options.name, input: given)
     }
 
     /// (Re)builds the geometry-dependent tables. Allocates; runs at prepare and on a frame-size change.
@@ -223,14 +261,18 @@ public struct SegmentationOptions: Codable, Sendable, Equatable {
     public var output: Int?
     /// Temporal EMA weight of the previous mask (0 = off, up to 0.99).
     public var smoothing: Float
+    /// Arithmetic of the session.
+    public var precision: InferencePrecision
+    /// The INT8 calibration table; nil = `<model stem>.qtable` where `QuantTableLocator` looks.
+    public var qtable: String?
 
     public init(name: String, threads: Int? = nil, threshold: Float = 0.5, resize: ResizePolicy? = nil, output: Int? = nil,
-                smoothing: Float = 0) {
+                smoothing: Float = 0, precision: InferencePrecision = .fp32, qtable: String? = nil) {
         self.name = name; self.threads = threads; self.threshold = threshold; self.resize = resize; self.output = output
-        self.smoothing = smoothing
+        self.smoothing = smoothing; self.precision = precision; self.qtable = qtable
     }
 
-    enum CodingKeys: String, CodingKey { case name, threads, threshold, resize, output, smoothing }
+    enum CodingKeys: String, CodingKey { case name, threads, threshold, resize, output, smoothing, precision, qtable }
 
     public init(from decoder: Decoder) throws {
         if let s = try? decoder.singleValueContainer().decode(String.self) {
@@ -244,6 +286,27 @@ public struct SegmentationOptions: Codable, Sendable, Equatable {
                   threshold: try c.decodeIfPresent(Float.self, forKey: .threshold) ?? 0.5,
                   resize: try c.decodeIfPresent(ResizePolicy.self, forKey: .resize),
                   output: try c.decodeIfPresent(Int.self, forKey: .output),
-                  smoothing: try c.decodeIfPresent(Float.self, forKey: .smoothing) ?? 0)
+                  smoothing: try c.decodeIfPresent(Float.self, forKey: .smoothing) ?? 0,
+                  precision: try c.decodeIfPresent(InferencePrecision.self, forKey: .precision) ?? .fp32,
+                  qtable: try c.decodeIfPresent(String.self, forKey: .qtable))
     }
+}
+
+/// `model.precision`: the arithmetic a segmentation session runs in.
+public enum InferencePrecision: String, Codable, Sendable, CaseIterable {
+    /// Float32 throughout.
+    case fp32
+    /// 8-bit activations and weights with a calibration table (see `QuantTableLocator`).
+    case int8
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let p = InferencePrecision(rawValue: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected \(Self.choices)"))
+        }
+        self = p
+    }
+
+    /// "fp32|int8", for help and error texts.
+    public static var choices: String { allCases.map(\.rawValue).joined(separator: "|") }
 }
