@@ -24,8 +24,8 @@ final class Int8AccuracyTests: XCTestCase {
     /// frames have a person mask of a few hundred pixels or less, or
     /// probabilities near 0.5 over a cyclist, and FP32 itself under +-1/255
     /// input noise gets only 0.937 (selfie) / 0.945 (landscape). The committed
-    /// tables measure 0.892 / 0.893 there (carphone: 0.998 / 0.999); the bikes
-    /// bound is that level less a margin for the INT8 ops still to come.
+    /// tables measure 0.837 / 0.910 there (carphone: 0.998 / 0.997); the bikes
+    /// bound is the lower of those less a margin.
     static let meanIoUBound: [String: Double] = [
         "selfie_segmentation samples/carphone_pristine.mp4": 0.98,
         "selfie_segmentation samples/bikes.mp4": 0.80,
@@ -33,8 +33,8 @@ final class Int8AccuracyTests: XCTestCase {
         "selfie_landscape samples/bikes.mp4": 0.80,
     ]
 
-    /// Pooled IoU (all intersections over all unions): measured 0.998-0.999 on
-    /// carphone, 0.942 / 0.957 on bikes.
+    /// Pooled IoU (all intersections over all unions): measured 0.997-0.998 on
+    /// carphone, 0.914 / 0.956 on bikes.
     static let pooledIoUBound: [String: Double] = [
         "selfie_segmentation samples/carphone_pristine.mp4": 0.98,
         "selfie_segmentation samples/bikes.mp4": 0.90,
@@ -88,9 +88,9 @@ final class Int8AccuracyTests: XCTestCase {
     /// body landmarks) and heatmap peaks (output 3, 64x64x39).
     ///
     /// Gap: the issue asks a mean landmark distance <= 1.5 px and a heatmap
-    /// argmax agreement >= 95%. The committed table (60 most sensitive of 141
-    /// layers kept FP32) measures 2.27 px and 29% (73% within one cell); all
-    /// layers INT8 gives ~14 px. FP32 itself under +-1/255 input noise moves the
+    /// argmax agreement >= 95%. The committed table (80 most sensitive of 141
+    /// layers kept FP32) measures 1.87 px and 31% (75% within one cell); all
+    /// layers INT8 gives ~13.5 px. FP32 itself under +-1/255 input noise moves the
     /// landmarks 1.12 px and keeps only 92% of the heatmap argmaxes (97% within
     /// one cell), so the 95% exact-argmax target is below this model's own noise
     /// floor on these frames. The bounds are the measured level with a margin.
@@ -113,7 +113,7 @@ final class Int8AccuracyTests: XCTestCase {
         print(String(format: "int8-accuracy pose_landmark samples/carphone_pristine.mp4: %d frames; INT8: %@; FP32 +-1/255 noise: %@; %@",
                      c.frames, int8.summary, floor.summary, c.summary))
         XCTAssertGreaterThan(c.frames, 100)
-        XCTAssertLessThanOrEqual(int8.meanDistance, 3.5, "mean landmark distance on the 256x256 input (issue: 1.5 px)")
+        XCTAssertLessThanOrEqual(int8.meanDistance, 3.0, "mean landmark distance on the 256x256 input (issue: 1.5 px)")
         XCTAssertGreaterThanOrEqual(int8.heatmapAgreement, 0.2, "heatmap argmax agreement over 64x64x39 (issue: 0.95)")
         XCTAssertGreaterThanOrEqual(int8.heatmapWithinOneCell, 0.6, "heatmap argmax within one cell")
     }
@@ -122,9 +122,9 @@ final class Int8AccuracyTests: XCTestCase {
     /// random weights): calibrated here (percentile 99.99) on bikes frames 0,
     /// 50, ..., 200 and evaluated on frames 25, 75, ..., 225 (no overlap).
     ///
-    /// Gap: the issue asks >= 97% argmax agreement; measured 90.3% (minmax
-    /// 90.5%, entropy 89.7%, the 6 most sensitive layers plus the output FP32
-    /// 93.5%), while FP32 under +-1/255 input noise keeps 99.3%. The error is
+    /// Gap: the issue asks >= 97% argmax agreement; measured 90.2% (before the
+    /// non-conv ops ran INT8: 90.3%, minmax 90.5%, entropy 89.7%, the 6 most
+    /// sensitive layers plus the output FP32 93.5%), while FP32 under +-1/255 input noise keeps 99.3%. The error is
     /// spread over the trunk (no single layer above 2.3% relative L2 alone).
     /// The bound is the measured level less a margin.
     func testFCNResNet18ArgmaxAgreement() throws {
