@@ -1,0 +1,88 @@
+import Foundation
+import XCTest
+
+/// Every committed table in calibration/ is remade by its documented command.
+///
+/// calibration/COMMANDS holds one `vseg calibrate ... --out calibration/<table>`
+/// line per table (run from the repository root); calibration/README.md quotes
+/// the same lines. The test checks the two agree, runs each command with its
+/// `--out` redirected to a scratch directory and compares the bytes with the
+/// committed table. A change of the engine that changes a table (a different
+/// FP32 kernel rounding, a different sensitivity ranking) fails here: remake the
+/// table with its command and re-measure its accuracy (Int8AccuracyTests).
+final class CalibrationReproductionTests: XCTestCase {
+    struct Command {
+        var line: String
+        var arguments: [String]
+        /// The committed table, relative to the repository root.
+        var table: String
+    }
+
+    static func commands() throws -> [Command] {
+        let path = Harness.root.appendingPathComponent("calibration/COMMANDS").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var out: [Command] = []
+        for raw in text.split(separator: "\n") {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            XCTAssertFalse(line.contains("'") || line.contains("\""), "calibration/COMMANDS: no quoting, please: \(line)")
+            let words = line.split(separator: " ").map(String.init)
+            guard words.count > 2, words[0] == "vseg", words[1] == "calibrate" else {
+                XCTFail("calibration/COMMANDS: not a `vseg calibrate` command: \(line)")
+                continue
+            }
+            let outs = words.indices.filter { words[$0] == "--out" }
+            guard outs.count == 1, outs[0] + 1 < words.count, words[outs[0] + 1].hasPrefix("calibration/") else {
+                XCTFail("calibration/COMMANDS: each command names its table once with --out calibration/<file>: \(line)")
+                continue
+            }
+            out.append(Command(line: line, arguments: Array(words.dropFirst()), table: words[outs[0] + 1]))
+        }
+        return out
+    }
+
+    func testCommandsFileCoversEveryTableAndTheReadme() throws {
+        let commands = try Self.commands()
+        let dir = Harness.root.appendingPathComponent("calibration").path
+        let tables = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".qtable") }.sorted()
+        XCTAssertEqual(commands.map { String($0.table.dropFirst("calibration/".count)) }.sorted(), tables,
+                       "one command per committed table")
+        XCTAssertEqual(Set(commands.map(\.table)).count, commands.count, "one table per command")
+        for name in ["selfie_segmentation", "selfie_segmentation_landscape", "pose_detection", "pose_landmark_full"] {
+            XCTAssertTrue(tables.contains(name + ".qtable"), "a table for the built-in model \(name)")
+        }
+        let readme = try String(contentsOfFile: dir + "/README.md", encoding: .utf8)
+        for c in commands {
+            XCTAssertTrue(readme.contains(c.line), "calibration/README.md quotes the command: \(c.line)")
+        }
+    }
+
+    func testCommittedTablesAreReproduced() throws {
+        let scratch = try Harness.scratch("calibration-reproduction")
+        let commands = try Self.commands()
+        XCTAssertFalse(commands.isEmpty)
+        for c in commands {
+            let committed = Harness.root.appendingPathComponent(c.table)
+            let fresh = scratch.appendingPathComponent(committed.lastPathComponent)
+            var args = c.arguments
+            args[args.firstIndex(of: "--out")! + 1] = fresh.path
+            let start = Date()
+            let r = try Harness.vseg(args + ["-q"], timeout: 300)
+            print(String(format: "calibration reproduction: %@ in %.1f s", c.table, Date().timeIntervalSince(start)))
+            XCTAssertTrue(r.exitedNormally, "\(c.line): \(r.stderr)")
+            XCTAssertEqual(r.status, 0, "\(c.line): \(r.stderr)")
+            let want = try String(contentsOf: committed, encoding: .utf8)
+            let got = try String(contentsOf: fresh, encoding: .utf8)
+            if got != want {
+                let a = want.split(separator: "\n"), b = got.split(separator: "\n")
+                let first = (0 ..< min(a.count, b.count)).first { a[$0] != b[$0] } ?? min(a.count, b.count)
+                XCTFail("""
+                    \(c.line) no longer reproduces \(c.table) (\(a.count) vs \(b.count) lines); first difference at line \(first + 1):
+                      committed: \(first < a.count ? String(a[first]) : "<end>")
+                      now:       \(first < b.count ? String(b[first]) : "<end>")
+                    Remake the table with the command and re-run Int8AccuracyTests.
+                    """)
+            }
+        }
+    }
+}
