@@ -87,13 +87,14 @@ final class Int8AccuracyTests: XCTestCase {
     /// (x, y, z, visibility, presence), x/y in 256-pixel input units; the 33
     /// body landmarks) and heatmap peaks (output 3, 64x64x39).
     ///
-    /// Gap: the issue asks a mean landmark distance <= 1.5 px and a heatmap
-    /// argmax agreement >= 95%. The committed table (80 most sensitive of 141
-    /// layers kept FP32) measures 1.87 px and 31% (75% within one cell); all
-    /// layers INT8 gives ~13.5 px. FP32 itself under +-1/255 input noise moves the
-    /// landmarks 1.12 px and keeps only 92% of the heatmap argmaxes (97% within
-    /// one cell), so the 95% exact-argmax target is below this model's own noise
-    /// floor on these frames. The bounds are the measured level with a margin.
+    /// The issue asks a mean landmark distance <= 1.5 px and a heatmap argmax
+    /// agreement >= 95%. With the committed table (80 most sensitive of 141 layers
+    /// kept FP32) and the output convs writing float32 from their accumulators,
+    /// the landmarks measure 1.44 px (asserted at the issue's 1.5). The heatmap
+    /// measures 39% exact (80% within one cell), a gap: FP32 itself under +-1/255
+    /// input noise keeps only 92% of the heatmap argmaxes (97% within one cell),
+    /// so the 95% exact-argmax target is near this model's own noise floor on these
+    /// frames; all layers INT8 gives ~13.5 px. Heatmap bounds: measured level less a margin.
     func testPoseLandmarks() throws {
         let path = try Int8Accuracy.require("samples/carphone_pristine.mp4")
         let sampler = try CalibrationFrameSampler(model: "pose_landmark", inputs: [path], every: 1, maxFrames: 100_000)
@@ -113,18 +114,19 @@ final class Int8AccuracyTests: XCTestCase {
         print(String(format: "int8-accuracy pose_landmark samples/carphone_pristine.mp4: %d frames; INT8: %@; FP32 +-1/255 noise: %@; %@",
                      c.frames, int8.summary, floor.summary, c.summary))
         XCTAssertGreaterThan(c.frames, 100)
-        XCTAssertLessThanOrEqual(int8.meanDistance, 3.0, "mean landmark distance on the 256x256 input (issue: 1.5 px)")
-        XCTAssertGreaterThanOrEqual(int8.heatmapAgreement, 0.2, "heatmap argmax agreement over 64x64x39 (issue: 0.95)")
-        XCTAssertGreaterThanOrEqual(int8.heatmapWithinOneCell, 0.6, "heatmap argmax within one cell")
+        XCTAssertLessThanOrEqual(int8.meanDistance, 1.5, "mean landmark distance on the 256x256 input (issue: 1.5 px)")
+        XCTAssertGreaterThanOrEqual(int8.heatmapAgreement, 0.33, "heatmap argmax agreement over 64x64x39 (issue: 0.95)")
+        XCTAssertGreaterThanOrEqual(int8.heatmapWithinOneCell, 0.75, "heatmap argmax within one cell")
     }
 
     /// The generated ONNX FCN (ResNet-18 trunk, 21 classes, 320x480, seeded
     /// random weights): calibrated here (percentile 99.99) on bikes frames 0,
     /// 50, ..., 200 and evaluated on frames 25, 75, ..., 225 (no overlap).
     ///
-    /// Gap: the issue asks >= 97% argmax agreement; measured 90.2% (before the
-    /// non-conv ops ran INT8: 90.3%, minmax 90.5%, entropy 89.7%, the 6 most
-    /// sensitive layers plus the output FP32 93.5%), while FP32 under +-1/255 input noise keeps 99.3%. The error is
+    /// Gap: the issue asks >= 97% argmax agreement; measured 91.6% with the
+    /// output transposed conv writing float32 (90.2% when it rounded to uint8;
+    /// minmax 90.5%, entropy 89.7%, the 6 most sensitive layers plus the output
+    /// FP32 93.5%), while FP32 under +-1/255 input noise keeps 99.3%. The error is
     /// spread over the trunk (no single layer above 2.3% relative L2 alone).
     /// The bound is the measured level less a margin.
     func testFCNResNet18ArgmaxAgreement() throws {
@@ -157,7 +159,7 @@ final class Int8AccuracyTests: XCTestCase {
         print(String(format: "int8-accuracy fcn_resnet18 samples/bikes.mp4: frames %@; INT8 argmax agreement mean %.4f, worst %.4f; "
                      + "FP32 +-1/255 noise: mean %.4f; %@", "\(evaluated)", mean, agreement.min() ?? 0,
                      floor.reduce(0, +) / Double(max(floor.count, 1)), c.summary))
-        XCTAssertGreaterThanOrEqual(mean, 0.85, "FCN INT8 argmax agreement with FP32 (issue: 0.97)")
+        XCTAssertGreaterThanOrEqual(mean, 0.89, "FCN INT8 argmax agreement with FP32 (issue: 0.97)")
     }
 }
 

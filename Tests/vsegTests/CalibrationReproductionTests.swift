@@ -73,16 +73,44 @@ final class CalibrationReproductionTests: XCTestCase {
             XCTAssertEqual(r.status, 0, "\(c.line): \(r.stderr)")
             let want = try String(contentsOf: committed, encoding: .utf8)
             let got = try String(contentsOf: fresh, encoding: .utf8)
-            if got != want {
+            if got != want, let why = Self.numericMismatch(want, got) {
                 let a = want.split(separator: "\n"), b = got.split(separator: "\n")
                 let first = (0 ..< min(a.count, b.count)).first { a[$0] != b[$0] } ?? min(a.count, b.count)
                 XCTFail("""
                     \(c.line) no longer reproduces \(c.table) (\(a.count) vs \(b.count) lines); first difference at line \(first + 1):
                       committed: \(first < a.count ? String(a[first]) : "<end>")
                       now:       \(first < b.count ? String(b[first]) : "<end>")
+                    (\(why))
                     Remake the table with the command and re-run Int8AccuracyTests.
                     """)
+            } else if got != want {
+                print("calibration reproduction: \(c.table) matches within float tolerance, not byte for byte (other FP32 kernel rounding?)")
             }
         }
+    }
+
+    /// Tables made on a CPU whose FP32 kernels round differently (AVX2 vs AVX-512
+    /// summation order) differ in the last digits of the ranges, and a near tie in
+    /// the sensitivity ranking may swap which layer is kept FP32. Those still count
+    /// as reproduced: same header, same tensors in the same order, every number
+    /// within 1e-3 relative (zero point within 1), fp32 marks differing by at most
+    /// one swap. Anything else is a real change: returns what differs, or nil.
+    static func numericMismatch(_ want: String, _ got: String) -> String? {
+        let a = want.split(separator: "\n").map(String.init), b = got.split(separator: "\n").map(String.init)
+        guard a.count == b.count else { return "\(a.count) vs \(b.count) lines" }
+        var fp32Differences = 0
+        for (x, y) in zip(a, b) where x != y {
+            let u = x.split(separator: " ").map(String.init), v = y.split(separator: " ").map(String.init)
+            guard u.first == "tensor", v.first == "tensor", u.count >= 6, v.count >= 6, u[1] == v[1] else {
+                return "line differs: \(x) / \(y)"
+            }
+            for k in 2 ..< 5 {
+                guard let p = Double(u[k]), let q = Double(v[k]) else { return "not a number: \(x) / \(y)" }
+                if abs(p - q) > 1e-3 * max(abs(p), abs(q), 1e-6) { return "\(u[1]) field \(k) \(p) vs \(q)" }
+            }
+            guard let zp = Int(u[5]), let zq = Int(v[5]), abs(zp - zq) <= 1 else { return "zero point: \(x) / \(y)" }
+            if (u.count > 6) != (v.count > 6) { fp32Differences += 1 }
+        }
+        return fp32Differences <= 2 ? nil : "\(fp32Differences) fp32 marks differ"
     }
 }
