@@ -1,0 +1,74 @@
+#ifndef VSEG_CKERNELS_INT8_EW_H
+#define VSEG_CKERNELS_INT8_EW_H
+/*
+ * INT8 elementwise kernels (int8_elementwise.c): the hot loops of the INT8
+ * non-conv ops in Sources/VSegEngine/Ops/Int8. Each is the Swift twin's
+ * arithmetic operation for operation (no FMA, no reassociation), so fast and
+ * reference paths agree bit for bit. Requantization of a float y in output
+ * units (QuantScheme.swift, Int8Requant):
+ *   y = min(max(y, lo), hi); q = round_half_even(y) + zero_point
+ *
+ * `isa` is a VSEG_Q8_ISA_* value (usually vseg_q8_select_isa(), which honours
+ * VSEG_INT8_ISA): avx512vnni runs the AVX-512 clones, avx2/avxvnni the AVX2
+ * clones, anything else (or a variant this CPU lacks) the portable C.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    VSEG_Q8_BINARY_ADD = 0,
+    VSEG_Q8_BINARY_SUB = 1,
+    VSEG_Q8_BINARY_MUL = 2,
+    VSEG_Q8_BINARY_MAX = 3,
+    VSEG_Q8_BINARY_MIN = 4,
+};
+
+/* Operands in output units: A = ((float)qa - za) * ka, B = ((float)qb - zb) * kb
+ * (a float operand is used as is); y = A op B, then requantized with lo, hi,
+ * zero_point. */
+typedef struct {
+    int32_t op;          /* VSEG_Q8_BINARY_* */
+    int32_t zero_point;  /* output zero point */
+    float za, ka, zb, kb;
+    float lo, hi;        /* clamp in output units (fused activation included) */
+} vseg_q8_binary_params;
+
+/* A rows x n block. Element (r, i) reads a[r * a_row + i * a_step],
+ * b[r * b_row + i * b_step] (steps 0 or 1: 0 broadcasts one value over the row)
+ * and writes y[r * y_row + i]. Strides are in elements. */
+void vseg_q8_binary_u8(int isa, const vseg_q8_binary_params *p, size_t rows, size_t n,
+                       const uint8_t *a, size_t a_row, size_t a_step,
+                       const uint8_t *b, size_t b_row, size_t b_step,
+                       uint8_t *y, size_t y_row);
+/* Same with a float32 B already in output units (a folded constant). */
+void vseg_q8_binary_f32(int isa, const vseg_q8_binary_params *p, size_t rows, size_t n,
+                        const uint8_t *a, size_t a_row, size_t a_step,
+                        const float *b, size_t b_row, size_t b_step,
+                        uint8_t *y, size_t y_row);
+
+/* One output row of an NHWC bilinear resize of uint8 values (Int8ResizeOp.lerp):
+ * pixel ox blends r0/r1 (input rows y0, y1) at byte offsets x0[ox], x1[ox]
+ * (column index * c) with weights wx[ox] and fy:
+ *   top = q00 * (1 - fx) + q01 * fx, bot = q10 * (1 - fx) + q11 * fx,
+ *   v = top * (1 - fy) + bot * fy, clamped to 0...255, rounded half to even. */
+void vseg_q8_resize_bilinear_row(int isa, const uint8_t *r0, const uint8_t *r1, size_t ow, size_t c,
+                                 const ptrdiff_t *x0, const ptrdiff_t *x1, const float *wx, float fy,
+                                 uint8_t *y);
+
+/* y[i] = table[x[i]] for n bytes (256-entry table). */
+void vseg_q8_lut(int isa, const uint8_t *table, const uint8_t *x, uint8_t *y, size_t n);
+
+/* Concat rows: for each row r in [0, rows) and input k in [0, count), the
+ * slabs[k] bytes at srcs[k] + r * slabs[k] go to y + r * row_bytes + (sum of the
+ * earlier slabs), through tables[k] when it is not NULL, copied otherwise. */
+void vseg_q8_concat_rows(int isa, size_t rows, size_t count, const uint8_t *const *srcs, const size_t *slabs,
+                         const uint8_t *const *tables, uint8_t *y, size_t row_bytes);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,299 @@
+/* INT8 elementwise kernels (see ckernels_int8_ew.h). The loops are written once
+ * as always-inline plain C and stamped out three times: portable (baseline
+ * x86-64 / any target), an AVX2 clone and an AVX-512 clone, each through a
+ * per-function target attribute, so the file needs no -m flags. The table
+ * lookup has an AVX-512 VBMI form (vpermi2b) when the CPU has it.
+ *
+ * Bit-exactness with the Swift twins: every float operation below is the
+ * twin's, in the same order, each correctly rounded. Contraction into FMA is
+ * off for the whole file (the AVX2/AVX-512 clones have FMA available), and
+ * nothing here is built with -ffast-math. Rounding uses the 1.5 * 2^23 magic
+ * number exactly like Int8Requant: |y| <= 255 after the clamp, so the low
+ * mantissa bits of y + magic are round_half_even(y). */
+#pragma clang fp contract(off)
+#pragma STDC FP_CONTRACT OFF
+
+#include "ckernels_int8.h"
+#include "ckernels_int8_ew.h"
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define EW_INLINE static inline __attribute__((always_inline))
+#define MAGIC 12582912.0f
+#define MAGIC_BITS 0x4B400000
+
+/* ---- ISA choice ------------------------------------------------------------ */
+
+enum { EW_PORTABLE = 0, EW_AVX2 = 1, EW_AVX512 = 2 };
+
+static int ew_level(int isa) {
+#if defined(__x86_64__)
+    /* avx512vnni support implies avx512f/bw/vl/dq (cpu_features.c) */
+    if (isa == VSEG_Q8_ISA_AVX512VNNI && vseg_q8_isa_supported(isa)) return EW_AVX512;
+    if ((isa == VSEG_Q8_ISA_AVX2 || isa == VSEG_Q8_ISA_AVXVNNI) && vseg_q8_isa_supported(isa)) return EW_AVX2;
+#else
+    (void)isa;
+#endif
+    return EW_PORTABLE;
+}
+
+/* ---- requantization ---------------------------------------------------------- */
+
+/* Int8Requant.scalar / .vector: clamp (selects, as the twin's lane loop), magic
+ * number rounding, zero point added to the integer bits, low byte kept. */
+EW_INLINE uint8_t requant(float y, float lo, float hi, int32_t bias) {
+    y = y < lo ? lo : y;
+    y = y > hi ? hi : y;
+    union { float f; int32_t i; } u;
+    u.f = y + MAGIC;
+    return (uint8_t)(u.i - bias); /* bias = MAGIC_BITS - zero_point */
+}
+
+/* BinaryFn.v of Binary.swift (max/min as its compare-and-replace). */
+EW_INLINE float binary_op(const int op, float x, float y) {
+    switch (op) {
+    case VSEG_Q8_BINARY_ADD: return x + y;
+    case VSEG_Q8_BINARY_SUB: return x - y;
+    case VSEG_Q8_BINARY_MUL: return x * y;
+    case VSEG_Q8_BINARY_MAX: return y > x ? y : x;
+    default: return y < x ? y : x;
+    }
+}
+
+/* ---- binary ops ------------------------------------------------------------------ */
+
+/* One block; `op` and `bf` (B is float) are constants at every call site, so
+ * each (op, operand form) pair becomes its own vectorized loop. */
+EW_INLINE void binary_block(const int op, const int bf, const vseg_q8_binary_params *p, size_t rows, size_t n,
+                            const uint8_t *a, size_t a_row, size_t a_step, const void *bv, size_t b_row,
+                            size_t b_step, uint8_t *y, size_t y_row) {
+    const float za = p->za, ka = p->ka, zb = p->zb, kb = p->kb, lo = p->lo, hi = p->hi;
+    const int32_t bias = MAGIC_BITS - p->zero_point;
+    const uint8_t *bu = (const uint8_t *)bv;
+    const float *bfl = (const float *)bv;
+    for (size_t r = 0; r < rows; r++) {
+        const uint8_t *ar = a + r * a_row;
+        uint8_t *yr = y + r * y_row;
+        if (a_step && b_step) {
+            if (bf) {
+                const float *br = bfl + r * b_row;
+                for (size_t i = 0; i < n; i++)
+                    yr[i] = requant(binary_op(op, ((float)ar[i] - za) * ka, br[i]), lo, hi, bias);
+            } else {
+                const uint8_t *br = bu + r * b_row;
+                for (size_t i = 0; i < n; i++)
+                    yr[i] = requant(binary_op(op, ((float)ar[i] - za) * ka, ((float)br[i] - zb) * kb), lo, hi, bias);
+            }
+        } else if (a_step) {
+            const float xb = bf ? bfl[r * b_row] : ((float)bu[r * b_row] - zb) * kb;
+            for (size_t i = 0; i < n; i++) yr[i] = requant(binary_op(op, ((float)ar[i] - za) * ka, xb), lo, hi, bias);
+        } else {
+            const float xa = ((float)ar[0] - za) * ka;
+            if (!b_step) {
+                const float xb = bf ? bfl[r * b_row] : ((float)bu[r * b_row] - zb) * kb;
+                const uint8_t q = requant(binary_op(op, xa, xb), lo, hi, bias);
+                for (size_t i = 0; i < n; i++) yr[i] = q;
+            } else if (bf) {
+                const float *br = bfl + r * b_row;
+                for (size_t i = 0; i < n; i++) yr[i] = requant(binary_op(op, xa, br[i]), lo, hi, bias);
+            } else {
+                const uint8_t *br = bu + r * b_row;
+                for (size_t i = 0; i < n; i++)
+                    yr[i] = requant(binary_op(op, xa, ((float)br[i] - zb) * kb), lo, hi, bias);
+            }
+        }
+    }
+}
+
+#define EW_BINARY_ARGS                                                                                  \
+    const vseg_q8_binary_params *p, size_t rows, size_t n, const uint8_t *a, size_t a_row, size_t a_step, \
+        const void *b, size_t b_row, size_t b_step, uint8_t *y, size_t y_row
+#define EW_BINARY_PASS p, rows, n, a, a_row, a_step, b, b_row, b_step, y, y_row
+
+EW_INLINE void binary_dispatch(const int bf, EW_BINARY_ARGS) {
+    switch (p->op) {
+    case VSEG_Q8_BINARY_ADD: binary_block(VSEG_Q8_BINARY_ADD, bf, EW_BINARY_PASS); break;
+    case VSEG_Q8_BINARY_SUB: binary_block(VSEG_Q8_BINARY_SUB, bf, EW_BINARY_PASS); break;
+    case VSEG_Q8_BINARY_MUL: binary_block(VSEG_Q8_BINARY_MUL, bf, EW_BINARY_PASS); break;
+    case VSEG_Q8_BINARY_MAX: binary_block(VSEG_Q8_BINARY_MAX, bf, EW_BINARY_PASS); break;
+    default: binary_block(VSEG_Q8_BINARY_MIN, bf, EW_BINARY_PASS); break;
+    }
+}
+
+/* ---- bilinear resize ------------------------------------------------------------------ */
+
+EW_INLINE void resize_row(const uint8_t *r0, const uint8_t *r1, size_t ow, size_t c, const ptrdiff_t *x0,
+                          const ptrdiff_t *x1, const float *wx, float fy, uint8_t *y) {
+    const float gy = 1.0f - fy;
+    for (size_t ox = 0; ox < ow; ox++) {
+        const uint8_t *p00 = r0 + x0[ox], *p01 = r0 + x1[ox], *p10 = r1 + x0[ox], *p11 = r1 + x1[ox];
+        const float fx = wx[ox], gx = 1.0f - fx;
+        uint8_t *o = y + ox * c;
+        /* one vector per 16 (or 8) channels: C is often 16...64, too short for an interleaved loop */
+#pragma clang loop interleave_count(1)
+        for (size_t ch = 0; ch < c; ch++) {
+            const float top = (float)p00[ch] * gx + (float)p01[ch] * fx;
+            const float bot = (float)p10[ch] * gx + (float)p11[ch] * fx;
+            o[ch] = requant(top * gy + bot * fy, 0.0f, 255.0f, MAGIC_BITS);
+        }
+    }
+}
+
+/* ---- table lookups ------------------------------------------------------------------------ */
+
+EW_INLINE void lut_scalar(const uint8_t *t, const uint8_t *x, uint8_t *y, size_t n) {
+    size_t i = 0;
+    /* four independent loads per step, so the stores do not serialize them */
+    for (; i + 4 <= n; i += 4) {
+        const uint8_t a = t[x[i]], b = t[x[i + 1]], c = t[x[i + 2]], d = t[x[i + 3]];
+        y[i] = a; y[i + 1] = b; y[i + 2] = c; y[i + 3] = d;
+    }
+    for (; i < n; i++) y[i] = t[x[i]];
+}
+
+EW_INLINE void concat_rows(void (*map)(const uint8_t *, const uint8_t *, uint8_t *, size_t), size_t rows,
+                           size_t count, const uint8_t *const *srcs, const size_t *slabs,
+                           const uint8_t *const *tables, uint8_t *y, size_t row_bytes) {
+    for (size_t r = 0; r < rows; r++) {
+        uint8_t *d = y + r * row_bytes;
+        for (size_t k = 0; k < count; k++) {
+            const uint8_t *s = srcs[k] + r * slabs[k];
+            if (tables[k]) map(tables[k], s, d, slabs[k]);
+            else memcpy(d, s, slabs[k]);
+            d += slabs[k];
+        }
+    }
+}
+
+static void lut_portable(const uint8_t *t, const uint8_t *x, uint8_t *y, size_t n) { lut_scalar(t, x, y, n); }
+
+/* ---- clones ------------------------------------------------------------------------------ */
+
+#define EW_CLONES(suffix, attr)                                                                          \
+    attr static void binary_u8_##suffix(EW_BINARY_ARGS) { binary_dispatch(0, EW_BINARY_PASS); }          \
+    attr static void binary_f32_##suffix(EW_BINARY_ARGS) { binary_dispatch(1, EW_BINARY_PASS); }         \
+    attr static void resize_##suffix(const uint8_t *r0, const uint8_t *r1, size_t ow, size_t c,           \
+                                     const ptrdiff_t *x0, const ptrdiff_t *x1, const float *wx, float fy, \
+                                     uint8_t *y) {                                                        \
+        resize_row(r0, r1, ow, c, x0, x1, wx, fy, y);                                                     \
+    }
+
+EW_CLONES(portable, )
+#if defined(__x86_64__)
+#define T_AVX2 __attribute__((target("avx2")))
+#define T_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+#define T_VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi")))
+EW_CLONES(avx2, T_AVX2)
+EW_CLONES(avx512, T_AVX512)
+
+/* 256-entry lookup, 64 bytes per step: vpermi2b picks from 128 table bytes by
+ * index bits 0...6 (bit 6 chooses the 64-byte half), once for each table half;
+ * index bit 7 selects between the two results. */
+T_VBMI static inline __m512i lut64(__m512i x, __m512i t0, __m512i t1, __m512i t2, __m512i t3) {
+    const __m512i lo = _mm512_permutex2var_epi8(t0, x, t1), hi = _mm512_permutex2var_epi8(t2, x, t3);
+    return _mm512_mask_blend_epi8(_mm512_movepi8_mask(x), lo, hi);
+}
+
+T_VBMI static void lut_vbmi(const uint8_t *t, const uint8_t *x, uint8_t *y, size_t n) {
+    const __m512i t0 = _mm512_loadu_si512(t), t1 = _mm512_loadu_si512(t + 64);
+    const __m512i t2 = _mm512_loadu_si512(t + 128), t3 = _mm512_loadu_si512(t + 192);
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64)
+        _mm512_storeu_si512(y + i, lut64(_mm512_loadu_si512(x + i), t0, t1, t2, t3));
+    if (i < n) {
+        const __mmask64 m = ((__mmask64)1 << (n - i)) - 1; /* n - i < 64 */
+        _mm512_mask_storeu_epi8(y + i, m, lut64(_mm512_maskz_loadu_epi8(m, x + i), t0, t1, t2, t3));
+    }
+}
+
+/* Masked copy for short slabs: a libc call per pixel costs more than the bytes. */
+T_VBMI static void concat_vbmi(size_t rows, size_t count, const uint8_t *const *srcs, const size_t *slabs,
+                               const uint8_t *const *tables, uint8_t *y, size_t row_bytes) {
+    for (size_t r = 0; r < rows; r++) {
+        uint8_t *d = y + r * row_bytes;
+        for (size_t k = 0; k < count; k++) {
+            const size_t n = slabs[k];
+            const uint8_t *s = srcs[k] + r * n;
+            if (tables[k]) {
+                lut_vbmi(tables[k], s, d, n);
+            } else if (n <= 64) {
+                const __mmask64 m = n == 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
+                _mm512_mask_storeu_epi8(d, m, _mm512_maskz_loadu_epi8(m, s));
+            } else {
+                memcpy(d, s, n);
+            }
+            d += n;
+        }
+    }
+}
+
+static int has_vbmi(void) {
+    static int cached = -1; /* benign race: every thread computes the same value */
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx512vbmi") ? 1 : 0;
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+#endif
+
+/* ---- entry points ---------------------------------------------------------------------------- */
+
+void vseg_q8_binary_u8(int isa, const vseg_q8_binary_params *p, size_t rows, size_t n, const uint8_t *a,
+                       size_t a_row, size_t a_step, const uint8_t *b, size_t b_row, size_t b_step, uint8_t *y,
+                       size_t y_row) {
+    switch (ew_level(isa)) {
+#if defined(__x86_64__)
+    case EW_AVX512: binary_u8_avx512(EW_BINARY_PASS); return;
+    case EW_AVX2: binary_u8_avx2(EW_BINARY_PASS); return;
+#endif
+    default: binary_u8_portable(EW_BINARY_PASS); return;
+    }
+}
+
+void vseg_q8_binary_f32(int isa, const vseg_q8_binary_params *p, size_t rows, size_t n, const uint8_t *a,
+                        size_t a_row, size_t a_step, const float *b, size_t b_row, size_t b_step, uint8_t *y,
+                        size_t y_row) {
+    switch (ew_level(isa)) {
+#if defined(__x86_64__)
+    case EW_AVX512: binary_f32_avx512(EW_BINARY_PASS); return;
+    case EW_AVX2: binary_f32_avx2(EW_BINARY_PASS); return;
+#endif
+    default: binary_f32_portable(EW_BINARY_PASS); return;
+    }
+}
+
+void vseg_q8_resize_bilinear_row(int isa, const uint8_t *r0, const uint8_t *r1, size_t ow, size_t c,
+                                 const ptrdiff_t *x0, const ptrdiff_t *x1, const float *wx, float fy, uint8_t *y) {
+    switch (ew_level(isa)) {
+#if defined(__x86_64__)
+    case EW_AVX512: resize_avx512(r0, r1, ow, c, x0, x1, wx, fy, y); return;
+    case EW_AVX2: resize_avx2(r0, r1, ow, c, x0, x1, wx, fy, y); return;
+#endif
+    default: resize_portable(r0, r1, ow, c, x0, x1, wx, fy, y); return;
+    }
+}
+
+void vseg_q8_lut(int isa, const uint8_t *table, const uint8_t *x, uint8_t *y, size_t n) {
+#if defined(__x86_64__)
+    if (ew_level(isa) == EW_AVX512 && has_vbmi()) { lut_vbmi(table, x, y, n); return; }
+#endif
+    (void)isa;
+    lut_portable(table, x, y, n);
+}
+
+void vseg_q8_concat_rows(int isa, size_t rows, size_t count, const uint8_t *const *srcs, const size_t *slabs,
+                         const uint8_t *const *tables, uint8_t *y, size_t row_bytes) {
+#if defined(__x86_64__)
+    if (ew_level(isa) == EW_AVX512 && has_vbmi()) {
+        concat_vbmi(rows, count, srcs, slabs, tables, y, row_bytes);
+        return;
+    }
+#endif
+    (void)isa;
+    concat_rows(lut_portable, rows, count, srcs, slabs, tables, y, row_bytes);
+}
