@@ -64,9 +64,13 @@ EW_INLINE float binary_op(const int op, float x, float y) {
 
 /* ---- binary ops ------------------------------------------------------------------ */
 
+/* 16 lanes per step and no interleaving: rows are often one pixel's channels
+ * (16...64), which a 64-element interleaved main loop would leave to the epilogue. */
+#define EW_LOOP _Pragma("clang loop vectorize_width(16) interleave_count(1)")
+
 /* One block; `op` and `bf` (B is float) are constants at every call site, so
  * each (op, operand form) pair becomes its own vectorized loop. */
-EW_INLINE void binary_block(const int op, const int bf, const vseg_q8_binary_params *p, size_t rows, size_t n,
+EW_INLINE void binary_rows(const int op, const int bf, const vseg_q8_binary_params *p, size_t rows, size_t n,
                             const uint8_t *a, size_t a_row, size_t a_step, const void *bv, size_t b_row,
                             size_t b_step, uint8_t *y, size_t y_row) {
     const float za = p->za, ka = p->ka, zb = p->zb, kb = p->kb, lo = p->lo, hi = p->hi;
@@ -79,16 +83,16 @@ EW_INLINE void binary_block(const int op, const int bf, const vseg_q8_binary_par
         if (a_step && b_step) {
             if (bf) {
                 const float *br = bfl + r * b_row;
-                for (size_t i = 0; i < n; i++)
+                EW_LOOP for (size_t i = 0; i < n; i++)
                     yr[i] = requant(binary_op(op, ((float)ar[i] - za) * ka, br[i]), lo, hi, bias);
             } else {
                 const uint8_t *br = bu + r * b_row;
-                for (size_t i = 0; i < n; i++)
+                EW_LOOP for (size_t i = 0; i < n; i++)
                     yr[i] = requant(binary_op(op, ((float)ar[i] - za) * ka, ((float)br[i] - zb) * kb), lo, hi, bias);
             }
         } else if (a_step) {
             const float xb = bf ? bfl[r * b_row] : ((float)bu[r * b_row] - zb) * kb;
-            for (size_t i = 0; i < n; i++) yr[i] = requant(binary_op(op, ((float)ar[i] - za) * ka, xb), lo, hi, bias);
+            EW_LOOP for (size_t i = 0; i < n; i++) yr[i] = requant(binary_op(op, ((float)ar[i] - za) * ka, xb), lo, hi, bias);
         } else {
             const float xa = ((float)ar[0] - za) * ka;
             if (!b_step) {
@@ -97,13 +101,34 @@ EW_INLINE void binary_block(const int op, const int bf, const vseg_q8_binary_par
                 for (size_t i = 0; i < n; i++) yr[i] = q;
             } else if (bf) {
                 const float *br = bfl + r * b_row;
-                for (size_t i = 0; i < n; i++) yr[i] = requant(binary_op(op, xa, br[i]), lo, hi, bias);
+                EW_LOOP for (size_t i = 0; i < n; i++) yr[i] = requant(binary_op(op, xa, br[i]), lo, hi, bias);
             } else {
                 const uint8_t *br = bu + r * b_row;
-                for (size_t i = 0; i < n; i++)
+                EW_LOOP for (size_t i = 0; i < n; i++)
                     yr[i] = requant(binary_op(op, xa, ((float)br[i] - zb) * kb), lo, hi, bias);
             }
         }
+    }
+}
+
+/* A uint8 B row shared by every row (the squeeze-excite gate: b_row == 0) is
+ * converted once per block of columns, then the rows run the float-B loop on
+ * the same values ((q - zb) * kb, computed as in the twin). */
+#define EW_BCACHE 256
+EW_INLINE void binary_block(const int op, const int bf, const vseg_q8_binary_params *p, size_t rows, size_t n,
+                            const uint8_t *a, size_t a_row, size_t a_step, const void *bv, size_t b_row,
+                            size_t b_step, uint8_t *y, size_t y_row) {
+    if (bf || !b_step || b_row != 0 || rows < 2) {
+        binary_rows(op, bf, p, rows, n, a, a_row, a_step, bv, b_row, b_step, y, y_row);
+        return;
+    }
+    const uint8_t *bu = (const uint8_t *)bv;
+    const float zb = p->zb, kb = p->kb;
+    float cache[EW_BCACHE];
+    for (size_t c0 = 0; c0 < n; c0 += EW_BCACHE) {
+        const size_t cn = n - c0 < EW_BCACHE ? n - c0 : EW_BCACHE;
+        for (size_t i = 0; i < cn; i++) cache[i] = ((float)bu[c0 + i] - zb) * kb;
+        binary_rows(op, 1, p, rows, cn, a + c0 * a_step, a_row, a_step, cache, 0, 1, y + c0, y_row);
     }
 }
 
@@ -208,23 +233,33 @@ T_VBMI static void lut_vbmi(const uint8_t *t, const uint8_t *x, uint8_t *y, size
     }
 }
 
-/* Masked copy for short slabs: a libc call per pixel costs more than the bytes. */
+/* Input-major, so each input's table stays in registers across the rows;
+ * slabs up to 64 bytes are one masked load and store (a libc call per pixel
+ * costs more than the bytes). */
 T_VBMI static void concat_vbmi(size_t rows, size_t count, const uint8_t *const *srcs, const size_t *slabs,
                                const uint8_t *const *tables, uint8_t *y, size_t row_bytes) {
-    for (size_t r = 0; r < rows; r++) {
-        uint8_t *d = y + r * row_bytes;
-        for (size_t k = 0; k < count; k++) {
-            const size_t n = slabs[k];
-            const uint8_t *s = srcs[k] + r * n;
-            if (tables[k]) {
-                lut_vbmi(tables[k], s, d, n);
-            } else if (n <= 64) {
-                const __mmask64 m = n == 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
-                _mm512_mask_storeu_epi8(d, m, _mm512_maskz_loadu_epi8(m, s));
-            } else {
-                memcpy(d, s, n);
+    size_t at = 0;
+    for (size_t k = 0; k < count; k++) {
+        const size_t n = slabs[k];
+        const uint8_t *s = srcs[k], *t = tables[k];
+        uint8_t *d = y + at;
+        at += n;
+        if (n > 64) {
+            for (size_t r = 0; r < rows; r++) {
+                if (t) lut_vbmi(t, s + r * n, d + r * row_bytes, n);
+                else memcpy(d + r * row_bytes, s + r * n, n);
             }
-            d += n;
+            continue;
+        }
+        const __mmask64 m = n == 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
+        if (t) {
+            const __m512i t0 = _mm512_loadu_si512(t), t1 = _mm512_loadu_si512(t + 64);
+            const __m512i t2 = _mm512_loadu_si512(t + 128), t3 = _mm512_loadu_si512(t + 192);
+            for (size_t r = 0; r < rows; r++)
+                _mm512_mask_storeu_epi8(d + r * row_bytes, m, lut64(_mm512_maskz_loadu_epi8(m, s + r * n), t0, t1, t2, t3));
+        } else {
+            for (size_t r = 0; r < rows; r++)
+                _mm512_mask_storeu_epi8(d + r * row_bytes, m, _mm512_maskz_loadu_epi8(m, s + r * n));
         }
     }
 }
