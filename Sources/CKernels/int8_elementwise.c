@@ -166,6 +166,35 @@ EW_INLINE void resize_row(const uint8_t *r0, const uint8_t *r1, size_t ow, size_
     }
 }
 
+/* ---- average pooling ---------------------------------------------------------------- */
+
+EW_INLINE void avgpool_row(const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t oy, int32_t div_h,
+                           const int32_t *div_w, const float *mult, int32_t zp_in, float lo, float hi,
+                           int32_t zero_point, int32_t *acc, uint8_t *y) {
+    const size_t C = (size_t)g->channels;
+    const int32_t hs = oy * g->stride_h - g->pad_top, bias_out = MAGIC_BITS - zero_point;
+    for (int32_t ox = 0; ox < g->out_w; ox++) {
+        const int32_t ws = ox * g->stride_w - g->pad_left;
+        for (size_t c = 0; c < C; c++) acc[c] = 0;
+        int32_t valid = 0;
+        for (int32_t ky = 0; ky < g->k_h; ky++) {
+            const int32_t iy = hs + ky * g->dilation_h;
+            if (iy < 0 || iy >= g->in_h) continue;
+            for (int32_t kx = 0; kx < g->k_w; kx++) {
+                const int32_t ix = ws + kx * g->dilation_w;
+                if (ix < 0 || ix >= g->in_w) continue;
+                const uint8_t *src = image + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * C;
+                valid++;
+                EW_LOOP for (size_t c = 0; c < C; c++) acc[c] += src[c];
+            }
+        }
+        const int32_t d = div_h * div_w[ox], bias = valid * zp_in;
+        const float k = mult[d > 1 ? d : 1];
+        uint8_t *o = y + (size_t)ox * C;
+        EW_LOOP for (size_t c = 0; c < C; c++) o[c] = requant((float)(acc[c] - bias) * k, lo, hi, bias_out);
+    }
+}
+
 /* ---- table lookups ------------------------------------------------------------------------ */
 
 EW_INLINE void lut_scalar(const uint8_t *t, const uint8_t *x, uint8_t *y, size_t n) {
@@ -205,13 +234,71 @@ static void lut_portable(const uint8_t *t, const uint8_t *x, uint8_t *y, size_t 
         resize_row(r0, r1, ow, c, x0, x1, wx, fy, y);                                                     \
     }
 
+#define EW_POOL_CLONE(suffix, attr)                                                                      \
+    attr static void avgpool_##suffix(const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t oy,  \
+                                      int32_t div_h, const int32_t *div_w, const float *mult,             \
+                                      int32_t zp_in, float lo, float hi, int32_t zero_point, int32_t *acc, \
+                                      uint8_t *y) {                                                       \
+        avgpool_row(g, image, oy, div_h, div_w, mult, zp_in, lo, hi, zero_point, acc, y);                 \
+    }
+
 EW_CLONES(portable, )
+EW_POOL_CLONE(portable, )
 #if defined(__x86_64__)
 #define T_AVX2 __attribute__((target("avx2")))
 #define T_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 #define T_VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi")))
 EW_CLONES(avx2, T_AVX2)
+EW_POOL_CLONE(avx2, T_AVX2)
 EW_CLONES(avx512, T_AVX512)
+
+/* Average pooling with the window sum of 16 channels held in one register (a
+ * sum kept in memory would chain every tap through store-to-load forwarding:
+ * global pooling windows have thousands of taps). Same integer sum, same
+ * (float)(acc - bias) * k and requantization as avgpool_row. */
+T_AVX512 static void avgpool_avx512_sum(const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t oy,
+                                        int32_t div_h, const int32_t *div_w, const float *mult, int32_t zp_in,
+                                        float lo, float hi, int32_t zero_point, uint8_t *y) {
+    const int32_t C = g->channels, hs = oy * g->stride_h - g->pad_top;
+    const size_t row_bytes = (size_t)g->in_w * (size_t)C;
+    int32_t valid_h = 0;
+    for (int32_t ky = 0; ky < g->k_h; ky++) {
+        const int32_t iy = hs + ky * g->dilation_h;
+        valid_h += iy >= 0 && iy < g->in_h;
+    }
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi), magic = _mm512_set1_ps(MAGIC);
+    const __m512i bias_out = _mm512_set1_epi32(MAGIC_BITS - zero_point);
+    for (int32_t ox = 0; ox < g->out_w; ox++) {
+        const int32_t ws = ox * g->stride_w - g->pad_left;
+        int32_t valid_w = 0;
+        for (int32_t kx = 0; kx < g->k_w; kx++) {
+            const int32_t ix = ws + kx * g->dilation_w;
+            valid_w += ix >= 0 && ix < g->in_w;
+        }
+        const int32_t d = div_h * div_w[ox];
+        const __m512 k = _mm512_set1_ps(mult[d > 1 ? d : 1]);
+        const __m512i bias = _mm512_set1_epi32(valid_h * valid_w * zp_in);
+        uint8_t *o = y + (size_t)ox * (size_t)C;
+        for (int32_t c0 = 0; c0 < C; c0 += 16) {
+            const __mmask16 m = C - c0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c0)) - 1);
+            __m512i acc = _mm512_setzero_si512();
+            for (int32_t ky = 0; ky < g->k_h; ky++) {
+                const int32_t iy = hs + ky * g->dilation_h;
+                if (iy < 0 || iy >= g->in_h) continue;
+                const uint8_t *row = image + (size_t)iy * row_bytes + c0;
+                for (int32_t kx = 0; kx < g->k_w; kx++) {
+                    const int32_t ix = ws + kx * g->dilation_w;
+                    if (ix < 0 || ix >= g->in_w) continue;
+                    acc = _mm512_add_epi32(acc, _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, row + (size_t)ix * (size_t)C)));
+                }
+            }
+            __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, bias)), k);
+            v = _mm512_min_ps(_mm512_max_ps(v, vlo), vhi);
+            const __m512i q = _mm512_sub_epi32(_mm512_castps_si512(_mm512_add_ps(v, magic)), bias_out);
+            _mm512_mask_cvtepi32_storeu_epi8(o + c0, m, q);
+        }
+    }
+}
 
 /* 256-entry lookup, 64 bytes per step: vpermi2b picks from 128 table bytes by
  * index bits 0...6 (bit 6 chooses the 64-byte half), once for each table half;
@@ -276,6 +363,30 @@ static int has_vbmi(void) {
 }
 #endif
 
+#if defined(__x86_64__)
+/* Rows of uint8 A against one B value per row: every output byte is a function
+ * of the A byte, so the row's 256 outcomes are computed by the AVX-512 loop
+ * itself (A = 0...255, same B) and the row becomes a vpermi2b lookup. */
+#define EW_TABLE_MIN 1024
+static const uint8_t iota256[256] = {
+#define EW_I4(x) x, x + 1, x + 2, x + 3
+#define EW_I16(x) EW_I4(x), EW_I4(x + 4), EW_I4(x + 8), EW_I4(x + 12)
+#define EW_I64(x) EW_I16(x), EW_I16(x + 16), EW_I16(x + 32), EW_I16(x + 48)
+    EW_I64(0), EW_I64(64), EW_I64(128), EW_I64(192)};
+
+static int binary_by_table(int bf, EW_BINARY_ARGS) {
+    if (a_step != 1 || b_step != 0 || n < EW_TABLE_MIN || !has_vbmi()) return 0;
+    uint8_t table[256];
+    for (size_t r = 0; r < rows; r++) {
+        const void *br = bf ? (const void *)((const float *)b + r * b_row) : (const void *)((const uint8_t *)b + r * b_row);
+        if (bf) binary_f32_avx512(p, 1, 256, iota256, 0, 1, br, 0, 0, table, 0);
+        else binary_u8_avx512(p, 1, 256, iota256, 0, 1, br, 0, 0, table, 0);
+        lut_vbmi(table, a + r * a_row, y + r * y_row, n);
+    }
+    return 1;
+}
+#endif
+
 /* ---- entry points ---------------------------------------------------------------------------- */
 
 void vseg_q8_binary_u8(int isa, const vseg_q8_binary_params *p, size_t rows, size_t n, const uint8_t *a,
@@ -283,7 +394,9 @@ void vseg_q8_binary_u8(int isa, const vseg_q8_binary_params *p, size_t rows, siz
                        size_t y_row) {
     switch (ew_level(isa)) {
 #if defined(__x86_64__)
-    case EW_AVX512: binary_u8_avx512(EW_BINARY_PASS); return;
+    case EW_AVX512:
+        if (!binary_by_table(0, EW_BINARY_PASS)) binary_u8_avx512(EW_BINARY_PASS);
+        return;
     case EW_AVX2: binary_u8_avx2(EW_BINARY_PASS); return;
 #endif
     default: binary_u8_portable(EW_BINARY_PASS); return;
@@ -295,7 +408,9 @@ void vseg_q8_binary_f32(int isa, const vseg_q8_binary_params *p, size_t rows, si
                         size_t y_row) {
     switch (ew_level(isa)) {
 #if defined(__x86_64__)
-    case EW_AVX512: binary_f32_avx512(EW_BINARY_PASS); return;
+    case EW_AVX512:
+        if (!binary_by_table(1, EW_BINARY_PASS)) binary_f32_avx512(EW_BINARY_PASS);
+        return;
     case EW_AVX2: binary_f32_avx2(EW_BINARY_PASS); return;
 #endif
     default: binary_f32_portable(EW_BINARY_PASS); return;
@@ -310,6 +425,18 @@ void vseg_q8_resize_bilinear_row(int isa, const uint8_t *r0, const uint8_t *r1, 
     case EW_AVX2: resize_avx2(r0, r1, ow, c, x0, x1, wx, fy, y); return;
 #endif
     default: resize_portable(r0, r1, ow, c, x0, x1, wx, fy, y); return;
+    }
+}
+
+void vseg_q8_avgpool_row(int isa, const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t oy, int32_t div_h,
+                         const int32_t *div_w, const float *mult, int32_t zp_in, float lo, float hi, int32_t zero_point,
+                         int32_t *acc, uint8_t *y) {
+    switch (ew_level(isa)) {
+#if defined(__x86_64__)
+    case EW_AVX512: avgpool_avx512_sum(g, image, oy, div_h, div_w, mult, zp_in, lo, hi, zero_point, y); return;
+    case EW_AVX2: avgpool_avx2(g, image, oy, div_h, div_w, mult, zp_in, lo, hi, zero_point, acc, y); return;
+#endif
+    default: avgpool_portable(g, image, oy, div_h, div_w, mult, zp_in, lo, hi, zero_point, acc, y); return;
     }
 }
 

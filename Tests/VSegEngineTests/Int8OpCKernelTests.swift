@@ -8,7 +8,8 @@ import CKernels
 /// `Int8ISA.selected`), bit for bit against the Swift scalar formulas of the twins,
 /// over row lengths around the 8/16/64-lane widths and with strided rows.
 final class Int8OpCKernelTests: XCTestCase {
-    let lengths = [1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 257, 300]
+    // 1024 and up: long rows against one B value take the table path on AVX-512 VBMI.
+    let lengths = [1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 257, 300, 1024, 1500]
 
     func bytes(_ n: Int, _ rng: inout SplitMix64) -> [UInt8] { (0 ..< n).map { _ in UInt8(rng.int(0 ... 255)) } }
 

@@ -44,7 +44,9 @@ void vseg_q8_binary_u8(int isa, const vseg_q8_binary_params *p, size_t rows, siz
                        const uint8_t *a, size_t a_row, size_t a_step,
                        const uint8_t *b, size_t b_row, size_t b_step,
                        uint8_t *y, size_t y_row);
-/* Same with a float32 B already in output units (a folded constant). */
+/* Same with a float32 B already in output units (a folded constant).
+ * On AVX-512 VBMI a long row against one B value is a 256-entry table made with
+ * the same arithmetic, then looked up. */
 void vseg_q8_binary_f32(int isa, const vseg_q8_binary_params *p, size_t rows, size_t n,
                         const uint8_t *a, size_t a_row, size_t a_step,
                         const float *b, size_t b_row, size_t b_step,
@@ -58,6 +60,21 @@ void vseg_q8_binary_f32(int isa, const vseg_q8_binary_params *p, size_t rows, si
 void vseg_q8_resize_bilinear_row(int isa, const uint8_t *r0, const uint8_t *r1, size_t ow, size_t c,
                                  const ptrdiff_t *x0, const ptrdiff_t *x1, const float *wx, float fy,
                                  uint8_t *y);
+
+/* Average pooling, NHWC uint8, one output row. */
+typedef struct {
+    int32_t in_h, in_w, channels, out_w;
+    int32_t k_h, k_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+} vseg_q8_pool_geometry;
+
+/* Output row oy of one image (Int8PoolOp's average): per pixel and channel
+ * acc = sum over the taps inside the image of (q - zp_in) (int32, exact), then
+ * y = (float)acc * mult[max(div_h * div_w[ox], 1)] requantized with lo, hi,
+ * zero_point. div_h / div_w[ox]: taps counted by the divisor along H (this row)
+ * and W (pixel ox). acc: `channels` int32 of scratch. */
+void vseg_q8_avgpool_row(int isa, const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t oy,
+                         int32_t div_h, const int32_t *div_w, const float *mult, int32_t zp_in,
+                         float lo, float hi, int32_t zero_point, int32_t *acc, uint8_t *y);
 
 /* y[i] = table[x[i]] for n bytes (256-entry table). */
 void vseg_q8_lut(int isa, const uint8_t *table, const uint8_t *x, uint8_t *y, size_t n);
