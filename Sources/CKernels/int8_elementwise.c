@@ -195,6 +195,22 @@ EW_INLINE void avgpool_row(const vseg_q8_pool_geometry *g, const uint8_t *image,
     }
 }
 
+/* ---- reduce mean ------------------------------------------------------------------------ */
+
+EW_INLINE void sum_rows(const uint8_t *x, size_t rows, size_t inner, int32_t *acc) {
+    for (size_t i = 0; i < inner; i++) acc[i] = 0;
+    for (size_t r = 0; r < rows; r++) {
+        const uint8_t *s = x + r * inner;
+        EW_LOOP for (size_t i = 0; i < inner; i++) acc[i] += s[i];
+    }
+}
+
+EW_INLINE void requant_sums(const int32_t *acc, size_t n, int32_t bias, float k, float lo, float hi,
+                            int32_t zero_point, uint8_t *y) {
+    const int32_t bias_out = MAGIC_BITS - zero_point;
+    EW_LOOP for (size_t i = 0; i < n; i++) y[i] = requant((float)(acc[i] - bias) * k, lo, hi, bias_out);
+}
+
 /* ---- table lookups ------------------------------------------------------------------------ */
 
 EW_INLINE void lut_scalar(const uint8_t *t, const uint8_t *x, uint8_t *y, size_t n) {
@@ -234,7 +250,16 @@ static void lut_portable(const uint8_t *t, const uint8_t *x, uint8_t *y, size_t 
         resize_row(r0, r1, ow, c, x0, x1, wx, fy, y);                                                     \
     }
 
+#define EW_REQ_CLONE(suffix, attr)                                                                       \
+    attr static void requant_sums_##suffix(const int32_t *acc, size_t n, int32_t bias, float k, float lo,  \
+                                           float hi, int32_t zero_point, uint8_t *y) {                    \
+        requant_sums(acc, n, bias, k, lo, hi, zero_point, y);                                             \
+    }
+
 #define EW_POOL_CLONE(suffix, attr)                                                                      \
+    attr static void sum_rows_##suffix(const uint8_t *x, size_t rows, size_t inner, int32_t *acc) {        \
+        sum_rows(x, rows, inner, acc);                                                                    \
+    }                                                                                                     \
     attr static void avgpool_##suffix(const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t oy,  \
                                       int32_t div_h, const int32_t *div_w, const float *mult,             \
                                       int32_t zp_in, float lo, float hi, int32_t zero_point, int32_t *acc, \
@@ -243,14 +268,33 @@ static void lut_portable(const uint8_t *t, const uint8_t *x, uint8_t *y, size_t 
     }
 
 EW_CLONES(portable, )
+EW_REQ_CLONE(portable, )
 EW_POOL_CLONE(portable, )
 #if defined(__x86_64__)
 #define T_AVX2 __attribute__((target("avx2")))
 #define T_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 #define T_VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi")))
 EW_CLONES(avx2, T_AVX2)
+EW_REQ_CLONE(avx2, T_AVX2)
+EW_REQ_CLONE(avx512, T_AVX512)
 EW_POOL_CLONE(avx2, T_AVX2)
 EW_CLONES(avx512, T_AVX512)
+
+/* Column sums with 16 columns per register, summed down all rows (one store per column). */
+T_AVX512 static void sum_rows_avx512(const uint8_t *x, size_t rows, size_t inner, int32_t *acc) {
+    for (size_t i0 = 0; i0 < inner; i0 += 16) {
+        const __mmask16 m = inner - i0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (inner - i0)) - 1);
+        __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+        const uint8_t *s = x + i0;
+        size_t r = 0;
+        for (; r + 2 <= rows; r += 2, s += 2 * inner) {
+            a0 = _mm512_add_epi32(a0, _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, s)));
+            a1 = _mm512_add_epi32(a1, _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, s + inner)));
+        }
+        if (r < rows) a0 = _mm512_add_epi32(a0, _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, s)));
+        _mm512_mask_storeu_epi32(acc + i0, m, _mm512_add_epi32(a0, a1));
+    }
+}
 
 /* Average pooling with the window sum of 16 channels held in one register (a
  * sum kept in memory would chain every tap through store-to-load forwarding:
@@ -437,6 +481,27 @@ void vseg_q8_avgpool_row(int isa, const vseg_q8_pool_geometry *g, const uint8_t 
     case EW_AVX2: avgpool_avx2(g, image, oy, div_h, div_w, mult, zp_in, lo, hi, zero_point, acc, y); return;
 #endif
     default: avgpool_portable(g, image, oy, div_h, div_w, mult, zp_in, lo, hi, zero_point, acc, y); return;
+    }
+}
+
+void vseg_q8_sum_rows(int isa, const uint8_t *x, size_t rows, size_t inner, int32_t *acc) {
+    switch (ew_level(isa)) {
+#if defined(__x86_64__)
+    case EW_AVX512: sum_rows_avx512(x, rows, inner, acc); return;
+    case EW_AVX2: sum_rows_avx2(x, rows, inner, acc); return;
+#endif
+    default: sum_rows_portable(x, rows, inner, acc); return;
+    }
+}
+
+void vseg_q8_requant_sums(int isa, const int32_t *acc, size_t n, int32_t bias, float k, float lo, float hi,
+                          int32_t zero_point, uint8_t *y) {
+    switch (ew_level(isa)) {
+#if defined(__x86_64__)
+    case EW_AVX512: requant_sums_avx512(acc, n, bias, k, lo, hi, zero_point, y); return;
+    case EW_AVX2: requant_sums_avx2(acc, n, bias, k, lo, hi, zero_point, y); return;
+#endif
+    default: requant_sums_portable(acc, n, bias, k, lo, hi, zero_point, y); return;
     }
 }
 

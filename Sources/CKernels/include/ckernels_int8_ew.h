@@ -76,6 +76,13 @@ void vseg_q8_avgpool_row(int isa, const vseg_q8_pool_geometry *g, const uint8_t 
                          int32_t div_h, const int32_t *div_w, const float *mult, int32_t zp_in,
                          float lo, float hi, int32_t zero_point, int32_t *acc, uint8_t *y);
 
+/* Column sums for ReduceMean: acc[i] = sum over r < rows of x[r * inner + i]
+ * (int32, exact; rows * 255 must fit). */
+void vseg_q8_sum_rows(int isa, const uint8_t *x, size_t rows, size_t inner, int32_t *acc);
+/* y[i] = requant((float)(acc[i] - bias) * k) with lo, hi, zero_point. */
+void vseg_q8_requant_sums(int isa, const int32_t *acc, size_t n, int32_t bias, float k, float lo, float hi,
+                          int32_t zero_point, uint8_t *y);
+
 /* y[i] = table[x[i]] for n bytes (256-entry table). */
 void vseg_q8_lut(int isa, const uint8_t *table, const uint8_t *x, uint8_t *y, size_t n);
 
