@@ -195,6 +195,31 @@ EW_INLINE void avgpool_row(const vseg_q8_pool_geometry *g, const uint8_t *image,
     }
 }
 
+EW_INLINE void maxpool_row(const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t oy, uint8_t qmin,
+                           uint8_t qmax, uint8_t *y) {
+    const size_t C = (size_t)g->channels;
+    const int32_t hs = oy * g->stride_h - g->pad_top;
+    for (int32_t ox = 0; ox < g->out_w; ox++) {
+        const int32_t ws = ox * g->stride_w - g->pad_left;
+        uint8_t *o = y + (size_t)ox * C;
+        for (size_t c = 0; c < C; c++) o[c] = 0;
+        for (int32_t ky = 0; ky < g->k_h; ky++) {
+            const int32_t iy = hs + ky * g->dilation_h;
+            if (iy < 0 || iy >= g->in_h) continue;
+            for (int32_t kx = 0; kx < g->k_w; kx++) {
+                const int32_t ix = ws + kx * g->dilation_w;
+                if (ix < 0 || ix >= g->in_w) continue;
+                const uint8_t *src = image + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * C;
+                for (size_t c = 0; c < C; c++) o[c] = src[c] > o[c] ? src[c] : o[c];
+            }
+        }
+        for (size_t c = 0; c < C; c++) {
+            const uint8_t v = o[c] < qmin ? qmin : o[c];
+            o[c] = v > qmax ? qmax : v;
+        }
+    }
+}
+
 /* ---- reduce mean ------------------------------------------------------------------------ */
 
 EW_INLINE void sum_rows(const uint8_t *x, size_t rows, size_t inner, int32_t *acc) {
@@ -257,6 +282,10 @@ static void lut_portable(const uint8_t *t, const uint8_t *x, uint8_t *y, size_t 
     }
 
 #define EW_POOL_CLONE(suffix, attr)                                                                      \
+    attr static void maxpool_##suffix(const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t oy,  \
+                                      uint8_t qmin, uint8_t qmax, uint8_t *y) {                           \
+        maxpool_row(g, image, oy, qmin, qmax, y);                                                         \
+    }                                                                                                     \
     attr static void sum_rows_##suffix(const uint8_t *x, size_t rows, size_t inner, int32_t *acc) {        \
         sum_rows(x, rows, inner, acc);                                                                    \
     }                                                                                                     \
@@ -279,6 +308,33 @@ EW_REQ_CLONE(avx2, T_AVX2)
 EW_REQ_CLONE(avx512, T_AVX512)
 EW_POOL_CLONE(avx2, T_AVX2)
 EW_CLONES(avx512, T_AVX512)
+
+/* Max pooling with the window max of 64 channels in one register. */
+T_AVX512 static void maxpool_avx512_reg(const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t oy,
+                                        uint8_t qmin, uint8_t qmax, uint8_t *y) {
+    const int32_t C = g->channels, hs = oy * g->stride_h - g->pad_top;
+    const size_t row_bytes = (size_t)g->in_w * (size_t)C;
+    const __m512i lo = _mm512_set1_epi8((char)qmin), hi = _mm512_set1_epi8((char)qmax);
+    for (int32_t ox = 0; ox < g->out_w; ox++) {
+        const int32_t ws = ox * g->stride_w - g->pad_left;
+        uint8_t *o = y + (size_t)ox * (size_t)C;
+        for (int32_t c0 = 0; c0 < C; c0 += 64) {
+            const __mmask64 m = C - c0 >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (C - c0)) - 1;
+            __m512i acc = _mm512_setzero_si512();
+            for (int32_t ky = 0; ky < g->k_h; ky++) {
+                const int32_t iy = hs + ky * g->dilation_h;
+                if (iy < 0 || iy >= g->in_h) continue;
+                const uint8_t *row = image + (size_t)iy * row_bytes + c0;
+                for (int32_t kx = 0; kx < g->k_w; kx++) {
+                    const int32_t ix = ws + kx * g->dilation_w;
+                    if (ix < 0 || ix >= g->in_w) continue;
+                    acc = _mm512_max_epu8(acc, _mm512_maskz_loadu_epi8(m, row + (size_t)ix * (size_t)C));
+                }
+            }
+            _mm512_mask_storeu_epi8(o + c0, m, _mm512_min_epu8(_mm512_max_epu8(acc, lo), hi));
+        }
+    }
+}
 
 /* Column sums with 16 columns per register, summed down all rows (one store per column). */
 T_AVX512 static void sum_rows_avx512(const uint8_t *x, size_t rows, size_t inner, int32_t *acc) {
@@ -481,6 +537,17 @@ void vseg_q8_avgpool_row(int isa, const vseg_q8_pool_geometry *g, const uint8_t 
     case EW_AVX2: avgpool_avx2(g, image, oy, div_h, div_w, mult, zp_in, lo, hi, zero_point, acc, y); return;
 #endif
     default: avgpool_portable(g, image, oy, div_h, div_w, mult, zp_in, lo, hi, zero_point, acc, y); return;
+    }
+}
+
+void vseg_q8_maxpool_row(int isa, const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t oy, uint8_t qmin,
+                         uint8_t qmax, uint8_t *y) {
+    switch (ew_level(isa)) {
+#if defined(__x86_64__)
+    case EW_AVX512: maxpool_avx512_reg(g, image, oy, qmin, qmax, y); return;
+    case EW_AVX2: maxpool_avx2(g, image, oy, qmin, qmax, y); return;
+#endif
+    default: maxpool_portable(g, image, oy, qmin, qmax, y); return;
     }
 }
 

@@ -76,6 +76,12 @@ void vseg_q8_avgpool_row(int isa, const vseg_q8_pool_geometry *g, const uint8_t 
                          int32_t div_h, const int32_t *div_w, const float *mult, int32_t zp_in,
                          float lo, float hi, int32_t zero_point, int32_t *acc, uint8_t *y);
 
+/* Output row oy of max pooling (Int8PoolOp's max): per pixel and channel the
+ * byte max over the taps inside the image (0 when there are none), then
+ * clamped to qmin...qmax. */
+void vseg_q8_maxpool_row(int isa, const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t oy,
+                         uint8_t qmin, uint8_t qmax, uint8_t *y);
+
 /* Column sums for ReduceMean: acc[i] = sum over r < rows of x[r * inner + i]
  * (int32, exact; rows * 255 must fit). */
 void vseg_q8_sum_rows(int isa, const uint8_t *x, size_t rows, size_t inner, int32_t *acc);

@@ -8,9 +8,10 @@ import CKernels
 /// - Average: acc = sum over valid taps of (q - zpIn) (int32, exact), then
 ///   y = Float(acc) * (inScale / (outScale * divisor)) with one multiplier per
 ///   possible divisor made at prepare, requantized with the fused clamp.
-/// Fast path: per output pixel the taps are accumulated over the channels into a
-/// per-task int32 row; rows split across threads (average: one call of
-/// `vseg_q8_avgpool_row` in int8_elementwise.c per row). Twin: per output element.
+/// Fast path: one call of `vseg_q8_maxpool_row` / `vseg_q8_avgpool_row`
+/// (int8_elementwise.c) per output row, rows split across threads; each pixel's
+/// window is reduced over the channels in registers (AVX-512) or into a per-task
+/// int32 row. Twin: per output element.
 enum Int8PoolOp: Int8OpDefinition {
     static func supports(_ c: InferContext) -> Bool {
         guard case let .pool(a) = c.node.op, a.activation.clampRange != nil,
@@ -42,7 +43,7 @@ enum Int8PoolOp: Int8OpDefinition {
         let scratch: UnsafeMutablePointer<Int32>, threads: Int, stride: Int
         /// uint8 clamp of max pooling (input params; carries the fused clamp).
         let qmin: UInt8, qmax: UInt8
-        /// Average, for the C row kernel: geometry, divisor taps along H per output row and along W per output column.
+        /// For the C row kernels: geometry, divisor taps along H per output row and along W per output column.
         let cg: vseg_q8_pool_geometry, divH: [Int32], divW: [Int32], isa: Int32
 
         init(a: PoolAttrs, g: PoolOp.Geo, zpIn: Int32, rq: Int8Requant, multipliers: [Float], x: UnsafePointer<UInt8>,
@@ -85,27 +86,12 @@ enum Int8PoolOp: Int8OpDefinition {
         func run(_ pool: ThreadPool) {
             if reference { runReference(); return }
             if a.kind != .max { runAverage(pool); return }
-            let rows = g.n * g.oh, C = g.c
-            pool.forChunks(rows, grain: max(1, 4096 / max(g.ow * C, 1))) { r in
-                for row in r {
-                    let n = row / g.oh, oy = row % g.oh
-                    let hs = oy * a.stride.h - g.padT
-                    for ox in 0 ..< g.ow {
-                        let ws = ox * a.stride.w - g.padL
-                        let out = y + (row * g.ow + ox) * C
-                        for ch in 0 ..< C { out[ch] = 0 }
-                        for ky in 0 ..< a.kernel.h {
-                            let iy = hs + ky * a.dilation.h
-                            if iy < 0 || iy >= g.ih { continue }
-                            for kx in 0 ..< a.kernel.w {
-                                let ix = ws + kx * a.dilation.w
-                                if ix < 0 || ix >= g.iw { continue }
-                                let src = x + ((n * g.ih + iy) * g.iw + ix) * C
-                                for ch in 0 ..< C { out[ch] = Swift.max(out[ch], src[ch]) }
-                            }
-                        }
-                        let lo = qmin, hi = qmax
-                        for ch in 0 ..< C { out[ch] = Swift.min(Swift.max(out[ch], lo), hi) }
+            let rows = g.n * g.oh, imageBytes = g.ih * g.iw * g.c
+            withUnsafePointer(to: cg) { cg in
+                pool.forChunks(rows, grain: max(1, 4096 / max(g.ow * g.c, 1))) { r in
+                    for row in r {
+                        let n = row / g.oh, oy = row % g.oh
+                        vseg_q8_maxpool_row(isa, cg, x + n * imageBytes, Int32(oy), qmin, qmax, y + row * g.ow * g.c)
                     }
                 }
             }
