@@ -133,6 +133,62 @@ final class Int8OpCKernelTests: XCTestCase {
         }
     }
 
+    /// Pool rows (max and average, padding, stride, dilation, windows partly or wholly
+    /// outside the image) and ReduceMean sums, every ISA, against scalar loops of the twins' formulas.
+    func testPoolRowsAndColumnSumsEveryISA() {
+        var rng = SplitMix64(seed: 903)
+        let ih = 7, iw = 9
+        for isa in Int8ISA.supported {
+            for c in [1, 5, 16, 17, 33, 64, 70] {
+                let image = bytes(ih * iw * c, &rng)
+                // (kernel, stride, dilation, pad): 3x3 same, 2x2 stride 2, dilated, a global window, far padding.
+                for (k, st, dl, pad) in [((3, 3), (1, 1), (1, 1), (1, 1)), ((2, 2), (2, 2), (1, 1), (0, 0)),
+                                         ((3, 2), (2, 1), (2, 3), (2, 1)), ((ih, iw), (1, 1), (1, 1), (0, 0)), ((2, 2), (3, 3), (1, 1), (4, 4))] {
+                    let oh = (ih + 2 * pad.0 - (k.0 - 1) * dl.0 - 1) / st.0 + 1, ow = (iw + 2 * pad.1 - (k.1 - 1) * dl.1 - 1) / st.1 + 1
+                    var g = vseg_q8_pool_geometry(in_h: Int32(ih), in_w: Int32(iw), channels: Int32(c), out_w: Int32(ow),
+                                                  k_h: Int32(k.0), k_w: Int32(k.1), stride_h: Int32(st.0), stride_w: Int32(st.1),
+                                                  dilation_h: Int32(dl.0), dilation_w: Int32(dl.1), pad_top: Int32(pad.0), pad_left: Int32(pad.1))
+                    let zpIn = Int32(rng.int(0 ... 255)), qmin = UInt8(rng.int(0 ... 100)), qmax = UInt8(rng.int(150 ... 255))
+                    let rq = Int8Requant(output: ActivationQuant(scale: 0.1, zeroPoint: Int32(rng.int(0 ... 255))))
+                    let mult = (0 ... k.0 * k.1).map { d in Float(0.7) / Float(max(d, 1)) }
+                    // Divisor counts: taps inside the padded extent (count-include-pad style).
+                    func inside(_ s: Int, _ kk: Int, _ d: Int, _ lo: Int, _ hi: Int) -> [Int] { (0 ..< kk).map { s + $0 * d }.filter { $0 >= lo && $0 < hi } }
+                    let divW = (0 ..< ow).map { Int32(inside($0 * st.1 - pad.1, k.1, dl.1, -pad.1, iw + pad.1).count) }
+                    var acc = [Int32](repeating: 0, count: c)
+                    for oy in 0 ..< oh {
+                        let ys = inside(oy * st.0 - pad.0, k.0, dl.0, 0, ih), divH = Int32(inside(oy * st.0 - pad.0, k.0, dl.0, -pad.0, ih + pad.0).count)
+                        var mx = [UInt8](repeating: 0, count: ow * c), av = mx
+                        vseg_q8_maxpool_row(isa.rawValue, &g, image, Int32(oy), qmin, qmax, &mx)
+                        vseg_q8_avgpool_row(isa.rawValue, &g, image, Int32(oy), divH, divW, mult, zpIn, rq.lo, rq.hi, rq.zp, &acc, &av)
+                        var badMax = 0, badAvg = 0
+                        for ox in 0 ..< ow {
+                            let xs = inside(ox * st.1 - pad.1, k.1, dl.1, 0, iw)
+                            for ch in 0 ..< c {
+                                var best: UInt8 = 0, sum: Int32 = 0
+                                for iy in ys { for ix in xs { let v = image[(iy * iw + ix) * c + ch]; best = max(best, v); sum += Int32(v) - zpIn } }
+                                if mx[ox * c + ch] != min(max(best, qmin), qmax) { badMax += 1 }
+                                if av[ox * c + ch] != rq.scalar(Float(sum) * mult[max(Int(divH * divW[ox]), 1)]) { badAvg += 1 }
+                            }
+                        }
+                        XCTAssertEqual(badMax, 0, "\(isa.name) max C \(c) kernel \(k) row \(oy)")
+                        XCTAssertEqual(badAvg, 0, "\(isa.name) average C \(c) kernel \(k) row \(oy)")
+                    }
+                }
+                // ReduceMean: column sums over the image rows, then the requantization.
+                for rows in [1, 2, 3, ih * iw] {
+                    var sums = [Int32](repeating: -1, count: c), out = [UInt8](repeating: 0, count: c)
+                    vseg_q8_sum_rows(isa.rawValue, image, rows, c, &sums)
+                    let want = (0 ..< c).map { ch in (0 ..< rows).reduce(Int32(0)) { $0 + Int32(image[$1 * c + ch]) } }
+                    XCTAssertEqual(sums, want, "\(isa.name) sums C \(c) rows \(rows)")
+                    let bias = Int32(rows) * 37, k = Float(0.9) / Float(rows)
+                    let rq = Int8Requant(output: ActivationQuant(scale: 0.1, zeroPoint: 20))
+                    vseg_q8_requant_sums(isa.rawValue, want, c, bias, k, rq.lo, rq.hi, rq.zp, &out)
+                    XCTAssertEqual(out, want.map { rq.scalar(Float($0 - bias) * k) }, "\(isa.name) requant C \(c) rows \(rows)")
+                }
+            }
+        }
+    }
+
     /// Pointers to the storage of each array, valid inside `body`.
     func withArrayPointers(_ arrays: [[UInt8]], _ body: ([UnsafePointer<UInt8>?]) -> Void, _ done: [UnsafePointer<UInt8>?] = []) {
         if done.count == arrays.count { body(done); return }
