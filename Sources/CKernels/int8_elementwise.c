@@ -41,8 +41,8 @@ static int ew_level(int isa) {
 
 /* ---- requantization ---------------------------------------------------------- */
 
-/* Int8Requant.scalar / .vector: clamp (selects, as the twin's lane loop), magic
- * number rounding, zero point added to the integer bits, low byte kept. */
+/* Int8Requant.scalar: clamp (as selects, which keep a NaN like Swift.max/min do),
+ * magic number rounding, zero point added to the integer bits, low byte kept. */
 EW_INLINE uint8_t requant(float y, float lo, float hi, int32_t bias) {
     y = y < lo ? lo : y;
     y = y > hi ? hi : y;
@@ -51,7 +51,8 @@ EW_INLINE uint8_t requant(float y, float lo, float hi, int32_t bias) {
     return (uint8_t)(u.i - bias); /* bias = MAGIC_BITS - zero_point */
 }
 
-/* BinaryFn.v of Binary.swift (max/min as its compare-and-replace). */
+/* BinaryOp.scalar of Binary.swift. Max differs from Swift.max (y >= x ? y : x)
+ * only in which zero of +-0 it returns, and both zeros round to the same byte. */
 EW_INLINE float binary_op(const int op, float x, float y) {
     switch (op) {
     case VSEG_Q8_BINARY_ADD: return x + y;

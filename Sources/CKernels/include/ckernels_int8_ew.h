@@ -10,7 +10,9 @@
  *
  * `isa` is a VSEG_Q8_ISA_* value (usually vseg_q8_select_isa(), which honours
  * VSEG_INT8_ISA): avx512vnni runs the AVX-512 clones, avx2/avxvnni the AVX2
- * clones, anything else (or a variant this CPU lacks) the portable C.
+ * clones, anything else (or a variant this CPU lacks) the portable C. Table
+ * lookups (vseg_q8_lut, mapped concat slabs, the table form of binary rows) use
+ * vpermi2b when, in addition, the CPU has AVX-512 VBMI; a byte loop otherwise.
  */
 #include <stddef.h>
 #include <stdint.h>
