@@ -169,30 +169,74 @@ EW_INLINE void resize_row(const uint8_t *r0, const uint8_t *r1, size_t ow, size_
 
 /* ---- average pooling ---------------------------------------------------------------- */
 
+/* Window sum for channels [c0, c0 + cn) of pixel (hs, ws), requantized; as
+ * window_max, a constant cn keeps the sums in registers. */
+EW_INLINE void window_mean(const int cn_const, const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t hs,
+                           int32_t ws, size_t c0, size_t cn, int32_t bias, float k, float lo, float hi,
+                           int32_t bias_out, uint8_t *o) {
+    const size_t C = (size_t)g->channels, n = cn_const ? (size_t)cn_const : cn;
+    int32_t acc[16];
+    for (size_t j = 0; j < n; j++) acc[j] = 0;
+    for (int32_t ky = 0; ky < g->k_h; ky++) {
+        const int32_t iy = hs + ky * g->dilation_h;
+        if (iy < 0 || iy >= g->in_h) continue;
+        for (int32_t kx = 0; kx < g->k_w; kx++) {
+            const int32_t ix = ws + kx * g->dilation_w;
+            if (ix < 0 || ix >= g->in_w) continue;
+            const uint8_t *src = image + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * C + c0;
+            for (size_t j = 0; j < n; j++) acc[j] += src[j];
+        }
+    }
+    for (size_t j = 0; j < n; j++) o[c0 + j] = requant((float)(acc[j] - bias) * k, lo, hi, bias_out);
+}
+
 EW_INLINE void avgpool_row(const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t oy, int32_t div_h,
                            const int32_t *div_w, const float *mult, int32_t zp_in, float lo, float hi,
-                           int32_t zero_point, int32_t *acc, uint8_t *y) {
+                           int32_t zero_point, uint8_t *y) {
     const size_t C = (size_t)g->channels;
     const int32_t hs = oy * g->stride_h - g->pad_top, bias_out = MAGIC_BITS - zero_point;
+    int32_t valid_h = 0;
+    for (int32_t ky = 0; ky < g->k_h; ky++) {
+        const int32_t iy = hs + ky * g->dilation_h;
+        valid_h += iy >= 0 && iy < g->in_h;
+    }
     for (int32_t ox = 0; ox < g->out_w; ox++) {
         const int32_t ws = ox * g->stride_w - g->pad_left;
-        for (size_t c = 0; c < C; c++) acc[c] = 0;
-        int32_t valid = 0;
-        for (int32_t ky = 0; ky < g->k_h; ky++) {
-            const int32_t iy = hs + ky * g->dilation_h;
-            if (iy < 0 || iy >= g->in_h) continue;
-            for (int32_t kx = 0; kx < g->k_w; kx++) {
-                const int32_t ix = ws + kx * g->dilation_w;
-                if (ix < 0 || ix >= g->in_w) continue;
-                const uint8_t *src = image + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * C;
-                valid++;
-                EW_LOOP for (size_t c = 0; c < C; c++) acc[c] += src[c];
-            }
+        int32_t valid_w = 0;
+        for (int32_t kx = 0; kx < g->k_w; kx++) {
+            const int32_t ix = ws + kx * g->dilation_w;
+            valid_w += ix >= 0 && ix < g->in_w;
         }
-        const int32_t d = div_h * div_w[ox], bias = valid * zp_in;
+        const int32_t d = div_h * div_w[ox], bias = valid_h * valid_w * zp_in;
         const float k = mult[d > 1 ? d : 1];
         uint8_t *o = y + (size_t)ox * C;
-        EW_LOOP for (size_t c = 0; c < C; c++) o[c] = requant((float)(acc[c] - bias) * k, lo, hi, bias_out);
+        size_t c0 = 0;
+        for (; c0 + 16 <= C; c0 += 16) window_mean(16, g, image, hs, ws, c0, 16, bias, k, lo, hi, bias_out, o);
+        if (c0 < C) window_mean(0, g, image, hs, ws, c0, C - c0, bias, k, lo, hi, bias_out, o);
+    }
+}
+
+/* Max over one window for channels [c0, c0 + cn) of pixel (hs, ws). With cn a
+ * constant (full chunks) the running max is a local array the compiler keeps in
+ * a register; a max kept in the output would chain every tap through memory. */
+EW_INLINE void window_max(const int cn_const, const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t hs,
+                          int32_t ws, size_t c0, size_t cn, uint8_t qmin, uint8_t qmax, uint8_t *o) {
+    const size_t C = (size_t)g->channels, n = cn_const ? (size_t)cn_const : cn;
+    uint8_t m[32];
+    for (size_t j = 0; j < n; j++) m[j] = 0;
+    for (int32_t ky = 0; ky < g->k_h; ky++) {
+        const int32_t iy = hs + ky * g->dilation_h;
+        if (iy < 0 || iy >= g->in_h) continue;
+        for (int32_t kx = 0; kx < g->k_w; kx++) {
+            const int32_t ix = ws + kx * g->dilation_w;
+            if (ix < 0 || ix >= g->in_w) continue;
+            const uint8_t *src = image + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * C + c0;
+            for (size_t j = 0; j < n; j++) m[j] = src[j] > m[j] ? src[j] : m[j];
+        }
+    }
+    for (size_t j = 0; j < n; j++) {
+        const uint8_t v = m[j] < qmin ? qmin : m[j];
+        o[c0 + j] = v > qmax ? qmax : v;
     }
 }
 
@@ -203,21 +247,9 @@ EW_INLINE void maxpool_row(const vseg_q8_pool_geometry *g, const uint8_t *image,
     for (int32_t ox = 0; ox < g->out_w; ox++) {
         const int32_t ws = ox * g->stride_w - g->pad_left;
         uint8_t *o = y + (size_t)ox * C;
-        for (size_t c = 0; c < C; c++) o[c] = 0;
-        for (int32_t ky = 0; ky < g->k_h; ky++) {
-            const int32_t iy = hs + ky * g->dilation_h;
-            if (iy < 0 || iy >= g->in_h) continue;
-            for (int32_t kx = 0; kx < g->k_w; kx++) {
-                const int32_t ix = ws + kx * g->dilation_w;
-                if (ix < 0 || ix >= g->in_w) continue;
-                const uint8_t *src = image + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * C;
-                for (size_t c = 0; c < C; c++) o[c] = src[c] > o[c] ? src[c] : o[c];
-            }
-        }
-        for (size_t c = 0; c < C; c++) {
-            const uint8_t v = o[c] < qmin ? qmin : o[c];
-            o[c] = v > qmax ? qmax : v;
-        }
+        size_t c0 = 0;
+        for (; c0 + 32 <= C; c0 += 32) window_max(32, g, image, hs, ws, c0, 32, qmin, qmax, o);
+        if (c0 < C) window_max(0, g, image, hs, ws, c0, C - c0, qmin, qmax, o);
     }
 }
 
@@ -292,9 +324,8 @@ static void lut_portable(const uint8_t *t, const uint8_t *x, uint8_t *y, size_t 
     }                                                                                                     \
     attr static void avgpool_##suffix(const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t oy,  \
                                       int32_t div_h, const int32_t *div_w, const float *mult,             \
-                                      int32_t zp_in, float lo, float hi, int32_t zero_point, int32_t *acc, \
-                                      uint8_t *y) {                                                       \
-        avgpool_row(g, image, oy, div_h, div_w, mult, zp_in, lo, hi, zero_point, acc, y);                 \
+                                      int32_t zp_in, float lo, float hi, int32_t zero_point, uint8_t *y) { \
+        avgpool_row(g, image, oy, div_h, div_w, mult, zp_in, lo, hi, zero_point, y);                      \
     }
 
 EW_CLONES(portable, )
@@ -353,9 +384,8 @@ T_AVX512 static void sum_rows_avx512(const uint8_t *x, size_t rows, size_t inner
     }
 }
 
-/* Average pooling with the window sum of 16 channels held in one register (a
- * sum kept in memory would chain every tap through store-to-load forwarding:
- * global pooling windows have thousands of taps). Same integer sum, same
+/* Average pooling with the window sum of 16 channels held in one register and
+ * masked loads for the channel tail. Same integer sum, same
  * (float)(acc - bias) * k and requantization as avgpool_row. */
 T_AVX512 static void avgpool_avx512_sum(const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t oy,
                                         int32_t div_h, const int32_t *div_w, const float *mult, int32_t zp_in,
@@ -531,13 +561,13 @@ void vseg_q8_resize_bilinear_row(int isa, const uint8_t *r0, const uint8_t *r1, 
 
 void vseg_q8_avgpool_row(int isa, const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t oy, int32_t div_h,
                          const int32_t *div_w, const float *mult, int32_t zp_in, float lo, float hi, int32_t zero_point,
-                         int32_t *acc, uint8_t *y) {
+                         uint8_t *y) {
     switch (ew_level(isa)) {
 #if defined(__x86_64__)
     case EW_AVX512: avgpool_avx512_sum(g, image, oy, div_h, div_w, mult, zp_in, lo, hi, zero_point, y); return;
-    case EW_AVX2: avgpool_avx2(g, image, oy, div_h, div_w, mult, zp_in, lo, hi, zero_point, acc, y); return;
+    case EW_AVX2: avgpool_avx2(g, image, oy, div_h, div_w, mult, zp_in, lo, hi, zero_point, y); return;
 #endif
-    default: avgpool_portable(g, image, oy, div_h, div_w, mult, zp_in, lo, hi, zero_point, acc, y); return;
+    default: avgpool_portable(g, image, oy, div_h, div_w, mult, zp_in, lo, hi, zero_point, y); return;
     }
 }
 

@@ -73,10 +73,10 @@ typedef struct {
  * acc = sum over the taps inside the image of (q - zp_in) (int32, exact), then
  * y = (float)acc * mult[max(div_h * div_w[ox], 1)] requantized with lo, hi,
  * zero_point. div_h / div_w[ox]: taps counted by the divisor along H (this row)
- * and W (pixel ox). acc: `channels` int32 of scratch. */
+ * and W (pixel ox). */
 void vseg_q8_avgpool_row(int isa, const vseg_q8_pool_geometry *g, const uint8_t *image, int32_t oy,
                          int32_t div_h, const int32_t *div_w, const float *mult, int32_t zp_in,
-                         float lo, float hi, int32_t zero_point, int32_t *acc, uint8_t *y);
+                         float lo, float hi, int32_t zero_point, uint8_t *y);
 
 /* Output row oy of max pooling (Int8PoolOp's max): per pixel and channel the
  * byte max over the taps inside the image (0 when there are none), then

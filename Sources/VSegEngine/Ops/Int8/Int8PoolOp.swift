@@ -10,8 +10,7 @@ import CKernels
 ///   possible divisor made at prepare, requantized with the fused clamp.
 /// Fast path: one call of `vseg_q8_maxpool_row` / `vseg_q8_avgpool_row`
 /// (int8_elementwise.c) per output row, rows split across threads; each pixel's
-/// window is reduced over the channels in registers (AVX-512) or into a per-task
-/// int32 row. Twin: per output element.
+/// window is reduced in registers, 16 to 64 channels at a time. Twin: per output element.
 enum Int8PoolOp: Int8OpDefinition {
     static func supports(_ c: InferContext) -> Bool {
         guard case let .pool(a) = c.node.op, a.activation.clampRange != nil,
@@ -34,27 +33,22 @@ enum Int8PoolOp: Int8OpDefinition {
         let taps = a.kernel.h * a.kernel.w
         let multipliers = (0 ... taps).map { d in Float(Double(qx.scale) / (Double(qy.scale) * Double(Swift.max(d, 1)))) }
         return Prepared(a: a, g: g, zpIn: qx.zeroPoint, rq: rq, multipliers: multipliers, x: c.u8In(0), y: c.u8Out(0),
-                        threads: c.threads, reference: c.reference)
+                        reference: c.reference)
     }
 
     final class Prepared: PreparedOp {
         let a: PoolAttrs, g: PoolOp.Geo, zpIn: Int32, rq: Int8Requant, multipliers: [Float]
         let x: UnsafePointer<UInt8>, y: UnsafeMutablePointer<UInt8>, reference: Bool
-        let scratch: UnsafeMutablePointer<Int32>, threads: Int, stride: Int
         /// uint8 clamp of max pooling (input params; carries the fused clamp).
         let qmin: UInt8, qmax: UInt8
         /// For the C row kernels: geometry, divisor taps along H per output row and along W per output column.
         let cg: vseg_q8_pool_geometry, divH: [Int32], divW: [Int32], isa: Int32
 
         init(a: PoolAttrs, g: PoolOp.Geo, zpIn: Int32, rq: Int8Requant, multipliers: [Float], x: UnsafePointer<UInt8>,
-             y: UnsafeMutablePointer<UInt8>, threads: Int, reference: Bool) {
+             y: UnsafeMutablePointer<UInt8>, reference: Bool) {
             self.a = a; self.g = g; self.zpIn = zpIn; self.rq = rq; self.multipliers = multipliers
-            self.x = x; self.y = y; self.reference = reference; self.threads = max(threads, 1)
+            self.x = x; self.y = y; self.reference = reference
             qmin = UInt8(Int32(rq.lo) + rq.zp); qmax = UInt8(Int32(rq.hi) + rq.zp)
-            // One int32 row per task, each on its own cache lines.
-            stride = (max(g.c, 1) + 15) & ~15
-            scratch = UnsafeMutableRawPointer.allocate(byteCount: stride * self.threads * 4, alignment: 64)
-                .bindMemory(to: Int32.self, capacity: stride * self.threads)
             cg = vseg_q8_pool_geometry(in_h: Int32(g.ih), in_w: Int32(g.iw), channels: Int32(g.c), out_w: Int32(g.ow),
                                        k_h: Int32(a.kernel.h), k_w: Int32(a.kernel.w), stride_h: Int32(a.stride.h),
                                        stride_w: Int32(a.stride.w), dilation_h: Int32(a.dilation.h), dilation_w: Int32(a.dilation.w),
@@ -70,7 +64,6 @@ enum Int8PoolOp: Int8OpDefinition {
         static func counted(_ start: Int, _ kernel: Int, _ dilation: Int, _ lo: Int, _ hi: Int) -> Int {
             (0 ..< kernel).filter { let p = start + $0 * dilation; return p >= lo && p < hi }.count
         }
-        deinit { scratch.deallocate() }
 
         /// Pixels counted by the average divisor of a window starting at (hs, ws) (same rule as FP32).
         @inline(__always)
@@ -103,12 +96,11 @@ enum Int8PoolOp: Int8OpDefinition {
         func runAverage(_ pool: ThreadPool) {
             let rows = g.n * g.oh, imageBytes = g.ih * g.iw * g.c
             withUnsafePointer(to: cg) { cg in divW.withUnsafeBufferPointer { divW in multipliers.withUnsafeBufferPointer { mult in
-                pool.forTasks(rows, grain: max(1, 4096 / max(g.ow * g.c, 1))) { t, r in
-                    let acc = scratch + t * stride
+                pool.forChunks(rows, grain: max(1, 4096 / max(g.ow * g.c, 1))) { r in
                     for row in r {
                         let n = row / g.oh, oy = row % g.oh
                         vseg_q8_avgpool_row(isa, cg, x + n * imageBytes, Int32(oy), divH[oy], divW.baseAddress, mult.baseAddress, zpIn,
-                                            rq.lo, rq.hi, rq.zp, acc, y + row * g.ow * g.c)
+                                            rq.lo, rq.hi, rq.zp, y + row * g.ow * g.c)
                     }
                 }
             } } }
