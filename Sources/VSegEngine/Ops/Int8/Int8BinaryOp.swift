@@ -1,3 +1,5 @@
+import CKernels
+
 /// INT8 Add, Sub, Mul, Max, Min with numpy broadcasting (fp32 rescaling, XNNPACK style).
 ///
 /// Each operand becomes a float in output units before the op:
@@ -9,7 +11,9 @@
 /// definition only when its first input is uint8); input 1 is an activation or
 /// a float32 constant, folded into the fp32 math at prepare.
 /// Fast path: axes with equal broadcast patterns collapsed (`Broadcast.collapse`),
-/// rows split across threads, 16-lane inner loop with each side a vector or a splat
+/// rows split across threads, each run of rows one call of the C kernel
+/// (`vseg_q8_binary_u8` / `_f32` in int8_elementwise.c: the same float operations,
+/// AVX-512 / AVX2 / portable clones) with each side a vector or a per-row splat
 /// (same shape, per-channel and scalar operands). Twin: per-element index decomposition.
 enum Int8BinaryOp: Int8OpDefinition {
     static func supports(_ c: InferContext) -> Bool {
@@ -50,14 +54,25 @@ enum Int8BinaryOp: Int8OpDefinition {
     }
 
     final class Fast: PreparedOp {
-        let kind: BinaryKind, s: Int8BinarySides, rq: Int8Requant
+        let s: Int8BinarySides, params: vseg_q8_binary_params, isa: Int32
         let constant: UnsafeMutablePointer<Float>, hasConstant: Bool
         let dims: [Int], sa: [Int], sb: [Int], rows: Int, inner: Int, innerA: Int, innerB: Int
         let po: UnsafeMutablePointer<UInt8>
 
         init(kind: BinaryKind, s: Int8BinarySides, constant: [Float], rq: Int8Requant, dims: [Int], sa: [Int], sb: [Int],
              po: UnsafeMutablePointer<UInt8>) {
-            self.kind = kind; self.s = s; self.rq = rq; self.dims = dims; self.sa = sa; self.sb = sb; self.po = po
+            let op: Int32
+            switch kind {
+            case .add: op = Int32(VSEG_Q8_BINARY_ADD)
+            case .sub: op = Int32(VSEG_Q8_BINARY_SUB)
+            case .mul: op = Int32(VSEG_Q8_BINARY_MUL)
+            case .max: op = Int32(VSEG_Q8_BINARY_MAX)
+            case .min: op = Int32(VSEG_Q8_BINARY_MIN)
+            case .div: preconditionFailure("INT8 Div is not supported")
+            }
+            params = vseg_q8_binary_params(op: op, zero_point: rq.zp, za: s.za, ka: s.ka, zb: s.zb, kb: s.kb, lo: rq.lo, hi: rq.hi)
+            isa = Int8ISA.selected.rawValue
+            self.s = s; self.dims = dims; self.sa = sa; self.sb = sb; self.po = po
             hasConstant = !constant.isEmpty
             self.constant = .allocate(capacity: max(constant.count, 1))
             self.constant.initialize(from: constant, count: constant.count)
@@ -66,61 +81,42 @@ enum Int8BinaryOp: Int8OpDefinition {
         }
         deinit { constant.deallocate() }
 
-        func run(_ pool: ThreadPool) {
-            switch kind {
-            case .add: go(AddFn.self, pool)
-            case .sub: go(SubFn.self, pool)
-            case .mul: go(MulFn.self, pool)
-            case .max: go(MaxFn.self, pool)
-            case .min: go(MinFn.self, pool)
-            case .div: preconditionFailure("INT8 Div is not supported")
+        /// `count` rows of `inner` elements from element offsets `oa`, `ob`, output row `row`;
+        /// consecutive rows step by `rowA`, `rowB` (the second-to-last collapsed axis).
+        @inline(__always)
+        private func block(_ count: Int, _ n: Int, _ oa: Int, _ rowA: Int, _ ob: Int, _ rowB: Int,
+                           _ o: UnsafeMutablePointer<UInt8>, _ rowY: Int) {
+            withUnsafePointer(to: params) { p in
+                if hasConstant {
+                    vseg_q8_binary_f32(isa, p, count, n, s.a + oa, rowA, innerA, constant + ob, rowB, innerB, o, rowY)
+                } else {
+                    vseg_q8_binary_u8(isa, p, count, n, s.a + oa, rowA, innerA, s.b! + ob, rowB, innerB, o, rowY)
+                }
             }
         }
 
-        @inline(__always)
-        private func go<F: BinaryFn>(_ f: F.Type, _ pool: ThreadPool) {
+        func run(_ pool: ThreadPool) {
+            let inner = self.inner
             if rows == 1 {
                 pool.forChunks(inner) { r in
                     let o = r.lowerBound
-                    row(F.self, o * innerA, o * innerB, po + o, r.count)
+                    block(1, r.count, o * innerA, 0, o * innerB, 0, po + o, 0)
                 }
                 return
             }
+            // Rows = outer index x the second-to-last axis: each run of rows inside one
+            // outer index is one C call (strided rows), the outer index decomposed once.
+            let k = dims.count - 2, mid = dims[k], midA = sa[k], midB = sb[k]
             pool.forChunks(rows, grain: Swift.max(1, 16384 / Swift.max(inner, 1))) { r in
-                if dims.count == 2 {
-                    // One outer axis (per-channel operands): offsets without divisions.
-                    for rw in r { row(F.self, rw * sa[0], rw * sb[0], po + rw * inner, inner) }
-                    return
-                }
-                for rw in r {
-                    var rem = rw, oa = 0, ob = 0
-                    var d = dims.count - 2
+                var rw = r.lowerBound
+                while rw < r.upperBound {
+                    var rem = rw / mid, oa = 0, ob = 0
+                    let j = rw - rem * mid, count = Swift.min(mid - j, r.upperBound - rw)
+                    var d = k - 1
                     while d >= 0 { let q = rem % dims[d]; rem /= dims[d]; oa += q * sa[d]; ob += q * sb[d]; d -= 1 }
-                    row(F.self, oa, ob, po + rw * inner, inner)
+                    block(count, inner, oa + j * midA, midA, ob + j * midB, midB, po + rw * inner, inner)
+                    rw += count
                 }
-            }
-        }
-
-        /// One output row of `n` elements starting at element offsets `oa`, `ob`.
-        @inline(__always)
-        private func row<F: BinaryFn>(_ f: F.Type, _ oa: Int, _ ob: Int, _ o: UnsafeMutablePointer<UInt8>, _ n: Int) {
-            if innerA == 1 {
-                let la = U8Lane(p: s.a + oa, zp: s.za, k: s.ka)
-                rowB(F.self, la, ob, o, n)
-            } else {
-                rowB(F.self, SplatLane(x: s.valueA(oa)), ob, o, n)
-            }
-        }
-
-        @inline(__always)
-        private func rowB<F: BinaryFn, A: Int8Lane>(_ f: F.Type, _ la: A, _ ob: Int, _ o: UnsafeMutablePointer<UInt8>, _ n: Int) {
-            if innerB == 0 {
-                let x = hasConstant ? constant[ob] : s.valueB(ob)
-                int8BinaryRow(F.self, la, SplatLane(x: x), rq, o, n)
-            } else if hasConstant {
-                int8BinaryRow(F.self, la, F32Lane(p: constant + ob), rq, o, n)
-            } else {
-                int8BinaryRow(F.self, la, U8Lane(p: s.b! + ob, zp: s.zb, k: s.kb), rq, o, n)
             }
         }
     }
@@ -156,44 +152,4 @@ struct Int8BinarySides {
 
     @inline(__always) func valueA(_ i: Int) -> Float { (Float(a[i]) - za) * ka }
     @inline(__always) func valueB(_ i: Int) -> Float { (Float(b![i]) - zb) * kb }
-}
-
-/// One side of an elementwise INT8 op as floats in output units.
-protocol Int8Lane {
-    func s(_ i: Int) -> Float
-    func v(_ i: Int) -> F16
-}
-
-/// uint8 elements: (q - zp) * k.
-struct U8Lane: Int8Lane {
-    let p: UnsafePointer<UInt8>, zp: Float, k: Float
-    @inline(__always) func s(_ i: Int) -> Float { (Float(p[i]) - zp) * k }
-    @inline(__always) func v(_ i: Int) -> F16 { (u8x16ToFloat(UnsafeRawPointer(p + i)) - zp) * k }
-}
-
-/// Float elements already in output units (a folded constant).
-struct F32Lane: Int8Lane {
-    let p: UnsafePointer<Float>
-    @inline(__always) func s(_ i: Int) -> Float { p[i] }
-    @inline(__always) func v(_ i: Int) -> F16 { UnsafeRawPointer(p + i).loadUnaligned(as: F16.self) }
-}
-
-/// One value for the whole row (a broadcast operand).
-struct SplatLane: Int8Lane {
-    let x: Float
-    @inline(__always) func s(_ i: Int) -> Float { x }
-    @inline(__always) func v(_ i: Int) -> F16 { F16(repeating: x) }
-}
-
-/// out[i] = requant(F(a[i], b[i])) over a row, 16 lanes at a time.
-@inline(__always)
-func int8BinaryRow<F: BinaryFn, A: Int8Lane, B: Int8Lane>(_ f: F.Type, _ a: A, _ b: B, _ rq: Int8Requant,
-                                                          _ o: UnsafeMutablePointer<UInt8>, _ n: Int) {
-    let ro = UnsafeMutableRawPointer(o)
-    var i = 0
-    while i + 16 <= n {
-        ro.storeBytes(of: rq.vector(F.v(a.v(i), b.v(i))), toByteOffset: i, as: SIMD16<UInt8>.self)
-        i += 16
-    }
-    while i < n { o[i] = rq.scalar(F.s(a.s(i), b.s(i))); i += 1 }
 }

@@ -1,8 +1,11 @@
+import CKernels
+
 /// INT8 Concat along any axis. The output has calibrated parameters; each input
 /// whose parameters differ is requantized through a 256-byte table
 /// (lut[q] = quantize_out(dequantize_in(q))), an input with equal parameters is
 /// copied. Fast path: per outer index, one copy or table map per input slab, split
-/// across threads. Twin: per output element, find the input and apply the formula.
+/// across threads, each chunk one call of `vseg_q8_concat_rows` (int8_elementwise.c).
+/// Twin: per output element, find the input and apply the formula.
 enum Int8ConcatOp: Int8OpDefinition {
     static func supports(_ c: InferContext) -> Bool {
         guard case .concat = c.node.op, !c.inputs.isEmpty else { return false }
@@ -35,12 +38,13 @@ enum Int8ConcatOp: Int8OpDefinition {
 
     final class Prepared: PreparedOp {
         let outer: Int, inputs: [Input], qy: ActivationQuant, y: UnsafeMutablePointer<UInt8>, reference: Bool, rowBytes: Int
-        /// Fast-path view: sources, slab sizes and table pointers (nil: copy).
-        let srcs: [UnsafePointer<UInt8>], slabs: [Int], tables: [UnsafeMutablePointer<UInt8>?]
+        /// Fast-path view: sources, slab sizes and table pointers (nil: copy), as the C kernel takes them.
+        let srcs: [UnsafePointer<UInt8>?], slabs: [Int], tables: [UnsafeMutablePointer<UInt8>?], ctables: [UnsafePointer<UInt8>?]
+        let isa: Int32
         init(outer: Int, inputs: [Input], qy: ActivationQuant, y: UnsafeMutablePointer<UInt8>, reference: Bool) {
             self.outer = outer; self.inputs = inputs; self.qy = qy; self.y = y; self.reference = reference
             rowBytes = inputs.reduce(0) { $0 + $1.slab }
-            srcs = inputs.map(\.src); slabs = inputs.map(\.slab)
+            srcs = inputs.map { Optional($0.src) }; slabs = inputs.map(\.slab)
             tables = inputs.map { i in
                 i.table.map { t in
                     let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
@@ -48,20 +52,21 @@ enum Int8ConcatOp: Int8OpDefinition {
                     return p
                 }
             }
+            ctables = tables.map { $0.map { UnsafePointer($0) } }
+            isa = Int8ISA.selected.rawValue
         }
         deinit { for t in tables { t?.deallocate() } }
 
         func run(_ pool: ThreadPool) {
             if reference { runReference(); return }
-            srcs.withUnsafeBufferPointer { srcs in slabs.withUnsafeBufferPointer { slabs in tables.withUnsafeBufferPointer { tables in
+            srcs.withUnsafeBufferPointer { srcs in slabs.withUnsafeBufferPointer { slabs in ctables.withUnsafeBufferPointer { tables in
                 pool.forChunks(outer, grain: max(1, 65536 / max(rowBytes, 1))) { r in
-                    for row in r {
-                        var dst = y + row * rowBytes
-                        for k in 0 ..< srcs.count {
-                            let s = srcs[k] + row * slabs[k]
-                            if let t = tables[k] { int8MapBytes(t, s, dst, slabs[k]) } else { UnsafeMutableRawPointer(dst).copyMemory(from: s, byteCount: slabs[k]) }
-                            dst += slabs[k]
-                        }
+                    let first = r.lowerBound
+                    // The C kernel indexes input k's row r at srcs[k] + r * slabs[k]: shift to this chunk.
+                    withUnsafeTemporaryAllocation(of: UnsafePointer<UInt8>?.self, capacity: srcs.count) { shifted in
+                        for k in 0 ..< srcs.count { shifted[k] = srcs[k]! + first * slabs[k] }
+                        vseg_q8_concat_rows(isa, r.count, srcs.count, shifted.baseAddress, slabs.baseAddress, tables.baseAddress,
+                                            y + first * rowBytes, rowBytes)
                     }
                 }
             } } }

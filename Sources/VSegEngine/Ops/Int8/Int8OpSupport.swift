@@ -4,9 +4,10 @@
 ///
 /// Rounding uses the 1.5 * 2^23 magic number: for |y| < 2^22, `y + magic` is the
 /// float whose low mantissa bits hold round(y) (ties to even, one IEEE add), so the
-/// integer comes out of the bits with no conversion instruction. The scalar and the
-/// 16-lane forms below are the same sequence of correctly rounded operations
-/// (no FMA anywhere), which is why fast paths and reference loops agree bit for bit.
+/// integer comes out of the bits with no conversion instruction. The scalar form
+/// below and the C kernels of the fast paths (Sources/CKernels/int8_elementwise.c)
+/// are the same sequence of correctly rounded operations (no FMA anywhere), which is
+/// why fast paths and reference loops agree bit for bit.
 
 let roundMagic: Float = 12_582_912  // 1.5 * 2^23, bit pattern 0x4B40_0000
 let roundMagicBits: Int32 = 0x4B40_0000
@@ -33,30 +34,6 @@ struct Int8Requant {
         y = Swift.min(y, hi)
         return UInt8(truncatingIfNeeded: Int32(bitPattern: (y + roundMagic).bitPattern) &- roundMagicBits &+ zp)
     }
-
-    @inline(__always)
-    func vector(_ y0: F16) -> SIMD16<UInt8> {
-        // A lane loop of selects becomes maxps/minps; `replace(with:where:)` became
-        // compare + and/andn/or blends here (twice the instructions).
-        var y = y0
-        let lo = self.lo, hi = self.hi
-        for i in 0 ..< 16 { let v = y[i]; let a = v < lo ? lo : v; y[i] = a > hi ? hi : a }
-        let bits = unsafeBitCast(y + roundMagic, to: SIMD16<Int32>.self) &- (roundMagicBits &- zp)
-        var r = SIMD16<UInt8>()
-        for i in 0 ..< 16 { r[i] = UInt8(truncatingIfNeeded: bits[i]) }
-        return r
-    }
-}
-
-/// 16 bytes as floats (exact). Written as a lane loop: the generic SIMD
-/// `init(truncatingIfNeeded:)` is not inlined here and costs a call per vector,
-/// while this loop becomes unpack + cvtdq2ps.
-@inline(__always)
-func u8x16ToFloat(_ p: UnsafeRawPointer) -> F16 {
-    let b = p.loadUnaligned(as: SIMD16<UInt8>.self)
-    var w = SIMD16<Int32>()
-    for i in 0 ..< 16 { w[i] = Int32(b[i]) }
-    return F16(w)
 }
 
 /// Copies `n` bytes; short runs (a pixel's channels) inline in 16-byte moves,

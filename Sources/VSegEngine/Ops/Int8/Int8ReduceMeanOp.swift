@@ -1,10 +1,12 @@
+import CKernels
+
 /// INT8 ReduceMean over a contiguous run of axes (H and W of NHWC: global
 /// average pooling; keepDims either way). acc = sum (q - zpIn) in int32 (exact),
 /// y = Float(acc) * (inScale / (outScale * count)), requantized.
-/// Fast path: out[o, i] accumulated over the reduced rows of the inner extent,
-/// vectorizable over channels; split over outer rows, or over the reduced rows
-/// (per-task partial sums) when there are fewer outer rows than threads (the
-/// usual N = 1 global mean).
+/// Fast path: out[o, i] accumulated over the reduced rows of the inner extent
+/// (`vseg_q8_sum_rows` / `vseg_q8_requant_sums` in int8_elementwise.c); split
+/// over outer rows, or over the reduced rows (per-task partial sums) when there
+/// are fewer outer rows than threads (the usual N = 1 global mean).
 /// Twin: per output element, per reduced index.
 enum Int8ReduceMeanOp: Int8OpDefinition {
     static func layout(_ c: InferContext) -> (outer: Int, red: Int, inner: Int)? {
@@ -32,12 +34,13 @@ enum Int8ReduceMeanOp: Int8OpDefinition {
         let outer: Int, red: Int, inner: Int, zpIn: Int32, bias: Int32, k: Float, rq: Int8Requant
         let x: UnsafePointer<UInt8>, y: UnsafeMutablePointer<UInt8>, reference: Bool
         /// One int32 row of `stride` (inner rounded up to a cache line) per thread.
-        let threads: Int, stride: Int, scratch: UnsafeMutablePointer<Int32>
+        let threads: Int, stride: Int, scratch: UnsafeMutablePointer<Int32>, isa: Int32
         init(outer: Int, red: Int, inner: Int, zpIn: Int32, k: Float, rq: Int8Requant, x: UnsafePointer<UInt8>,
              y: UnsafeMutablePointer<UInt8>, threads: Int, reference: Bool) {
             self.outer = outer; self.red = red; self.inner = inner; self.zpIn = zpIn; bias = Int32(red) &* zpIn; self.k = k; self.rq = rq
             self.x = x; self.y = y; self.reference = reference; self.threads = max(threads, 1)
             stride = (max(inner, 1) + 15) & ~15
+            isa = Int8ISA.selected.rawValue
             scratch = UnsafeMutableRawPointer.allocate(byteCount: stride * self.threads * 4, alignment: 64)
                 .bindMemory(to: Int32.self, capacity: stride * self.threads)
         }
@@ -46,19 +49,13 @@ enum Int8ReduceMeanOp: Int8OpDefinition {
         /// acc[i] = sum over reduced rows `rows` of output `o`, element i.
         @inline(__always)
         func partial(_ o: Int, _ rows: Range<Int>, _ acc: UnsafeMutablePointer<Int32>) {
-            let inner = self.inner
-            for i in 0 ..< inner { acc[i] = 0 }
-            let src = x + o * red * inner
-            for r in rows {
-                let s = src + r * inner
-                for i in 0 ..< inner { acc[i] &+= Int32(s[i]) }
-            }
+            vseg_q8_sum_rows(isa, x + (o * red + rows.lowerBound) * inner, rows.count, inner, acc)
         }
 
+        /// y = requant(Float(acc - bias) * k), as `rq.scalar` in the twin.
         @inline(__always)
         func finish(_ o: Int, _ acc: UnsafeMutablePointer<Int32>) {
-            let dst = y + o * inner
-            for i in 0 ..< inner { dst[i] = rq.scalar(Float(acc[i] &- bias) * k) }
+            vseg_q8_requant_sums(isa, acc, inner, bias, k, rq.lo, rq.hi, rq.zp, y + o * inner)
         }
 
         func run(_ pool: ThreadPool) {

@@ -1,3 +1,5 @@
+import CKernels
+
 /// INT8 Resize of H, W in NHWC, nearest or bilinear, with every coordinate
 /// transform and nearest rounding of `ResizeOp` (same output size resolution and
 /// tap tables: `ResizeOp.plan`, `source`, `nearestIndex`, `linearTaps`).
@@ -8,8 +10,9 @@
 /// requantization error is added:
 ///   top = q00 * (1 - fx) + q01 * fx, bot = q10 * (1 - fx) + q11 * fx,
 ///   v = top * (1 - fy) + bot * fy, rounded to nearest even, clamped to 0...255.
-/// Fast path: tap tables at prepare, 16 channels at a time (same operation order
-/// as the scalar form), rows split across threads. Twin: coordinates
+/// Fast path: tap tables at prepare, rows split across threads; a bilinear row is
+/// one call of `vseg_q8_resize_bilinear_row` (int8_elementwise.c: `lerp`'s float
+/// operations in the same order, vectorized over channels). Twin: coordinates
 /// recomputed per output element.
 enum Int8ResizeOp: Int8OpDefinition {
     static func supports(_ c: InferContext) -> Bool {
@@ -38,6 +41,8 @@ enum Int8ResizeOp: Int8OpDefinition {
         let p: ResizeOp.Plan, linear: Bool
         let x: UnsafePointer<UInt8>, y: UnsafeMutablePointer<UInt8>
         let y0: [Int], y1: [Int], wy: [Float], x0: [Int], x1: [Int], wx: [Float]
+        /// Bilinear: byte offsets of the two source columns in a row (x0 * C, x1 * C).
+        let bx0: [Int], bx1: [Int], isa: Int32
         init(a: ResizeAttrs, p: ResizeOp.Plan, x: UnsafePointer<UInt8>, y: UnsafeMutablePointer<UInt8>) {
             self.p = p; self.x = x; self.y = y; linear = a.mode == .linear
             var y0: [Int] = [], y1: [Int] = [], wy: [Float] = [], x0: [Int] = [], x1: [Int] = [], wx: [Float] = []
@@ -52,12 +57,15 @@ enum Int8ResizeOp: Int8OpDefinition {
                 else { x0.append(ResizeOp.nearestIndex(s, inSize: p.iw, a.nearest)) }
             }
             self.y0 = y0; self.y1 = y1; self.wy = wy; self.x0 = x0; self.x1 = x1; self.wx = wx
+            bx0 = x0.map { $0 * p.c }; bx1 = x1.map { $0 * p.c }
+            isa = Int8ISA.selected.rawValue
         }
 
         func run(_ pool: ThreadPool) {
             let p = self.p, C = p.c, linear = self.linear
             y0.withUnsafeBufferPointer { y0 in y1.withUnsafeBufferPointer { y1 in wy.withUnsafeBufferPointer { wy in
-            x0.withUnsafeBufferPointer { x0 in x1.withUnsafeBufferPointer { x1 in wx.withUnsafeBufferPointer { wx in
+            x0.withUnsafeBufferPointer { x0 in bx0.withUnsafeBufferPointer { bx0 in bx1.withUnsafeBufferPointer { bx1 in
+            wx.withUnsafeBufferPointer { wx in
                 pool.forChunks(p.n * p.oh, grain: max(1, 16384 / max(p.ow * C, 1))) { r in
                     for row in r {
                         let n = row / p.oh, oy = row % p.oh
@@ -68,30 +76,11 @@ enum Int8ResizeOp: Int8OpDefinition {
                             continue
                         }
                         let r0 = x + (n * p.ih + y0[oy]) * p.iw * C, r1 = x + (n * p.ih + y1[oy]) * p.iw * C
-                        let fy = wy[oy]
-                        for ox in 0 ..< p.ow {
-                            let a0 = x0[ox] * C, a1 = x1[ox] * C, fx = wx[ox]
-                            let o = out + ox * C
-                            var ch = 0
-                            if C >= 16 {
-                                let vfx = F16(repeating: fx), vgx = F16(repeating: 1 - fx)
-                                let vfy = F16(repeating: fy), vgy = F16(repeating: 1 - fy)
-                                while ch + 16 <= C {
-                                    let top = u8x16ToFloat(r0 + a0 + ch) * vgx + u8x16ToFloat(r0 + a1 + ch) * vfx
-                                    let bot = u8x16ToFloat(r1 + a0 + ch) * vgx + u8x16ToFloat(r1 + a1 + ch) * vfx
-                                    UnsafeMutableRawPointer(o + ch).storeBytes(of: Int8Requant.bytes.vector(top * vgy + bot * vfy),
-                                                                               as: SIMD16<UInt8>.self)
-                                    ch += 16
-                                }
-                            }
-                            while ch < C {
-                                o[ch] = Int8ResizeOp.lerp(r0[a0 + ch], r0[a1 + ch], r1[a0 + ch], r1[a1 + ch], fx, fy)
-                                ch += 1
-                            }
-                        }
+                        vseg_q8_resize_bilinear_row(isa, r0, r1, p.ow, C, bx0.baseAddress, bx1.baseAddress, wx.baseAddress,
+                                                    wy[oy], out)
                     }
                 }
-            } } } } } }
+            } } } } } } }
         }
     }
 

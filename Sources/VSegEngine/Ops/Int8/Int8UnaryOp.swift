@@ -1,6 +1,9 @@
+import CKernels
+
 /// INT8 elementwise activations (every `Activation` case) as a 256-entry table
 /// built at prepare from the fp32 reference: lut[q] = quantize_out(act(dequantize_in(q))).
-/// Fast path: table lookups, chunks split across threads. Twin: the same formula
+/// Fast path: table lookups (`vseg_q8_lut`: vpermi2b on AVX-512 VBMI, a byte loop
+/// otherwise), chunks split across threads. Twin: the same formula
 /// evaluated per element (so a wrong table index or a chunking bug shows).
 enum Int8UnaryOp: Int8OpDefinition {
     static func supports(_ c: InferContext) -> Bool {
@@ -34,27 +37,16 @@ enum Int8UnaryOp: Int8OpDefinition {
 
 /// y[i] = table[x[i]] over `n` bytes, split across the pool.
 final class Int8TableMap: PreparedOp {
-    let table: UnsafeMutablePointer<UInt8>, x: UnsafePointer<UInt8>, y: UnsafeMutablePointer<UInt8>, n: Int
+    let table: UnsafeMutablePointer<UInt8>, x: UnsafePointer<UInt8>, y: UnsafeMutablePointer<UInt8>, n: Int, isa: Int32
     init(table: [UInt8], x: UnsafePointer<UInt8>, y: UnsafeMutablePointer<UInt8>, n: Int) {
         precondition(table.count == 256)
         self.table = .allocate(capacity: 256)
         self.table.initialize(from: table, count: 256)
         self.x = x; self.y = y; self.n = n
+        isa = Int8ISA.selected.rawValue
     }
     deinit { table.deallocate() }
     func run(_ pool: ThreadPool) {
-        pool.forChunks(n, grain: 65536) { r in int8MapBytes(table, x + r.lowerBound, y + r.lowerBound, r.count) }
+        pool.forChunks(n, grain: 65536) { r in vseg_q8_lut(isa, table, x + r.lowerBound, y + r.lowerBound, r.count) }
     }
-}
-
-/// o[i] = t[s[i]]; unrolled by 4 so the loads of one step do not wait on the stores.
-@inline(__always)
-func int8MapBytes(_ t: UnsafePointer<UInt8>, _ s: UnsafePointer<UInt8>, _ o: UnsafeMutablePointer<UInt8>, _ n: Int) {
-    var i = 0
-    while i + 4 <= n {
-        let a = t[Int(s[i])], b = t[Int(s[i + 1])], c = t[Int(s[i + 2])], d = t[Int(s[i + 3])]
-        o[i] = a; o[i + 1] = b; o[i + 2] = c; o[i + 3] = d
-        i += 4
-    }
-    while i < n { o[i] = t[Int(s[i])]; i += 1 }
 }
