@@ -110,8 +110,10 @@ public enum QuantizationPass {
     }
 
     /// A dense or transposed conv (groups 1) whose output is a graph output, read
-    /// by nothing else, or only through Reshape/Squeeze/Unsqueeze/Identity on the
-    /// way to graph outputs.
+    /// by nothing else, or only through Reshape/Squeeze/Unsqueeze/Identity and
+    /// elementwise activations (a Sigmoid head, which then runs FP32 on the exact
+    /// logits: uint8 logits would put a whole quantization step of error right at
+    /// the mask's 0.5 threshold) on the way to graph outputs.
     static func floatOutput(_ node: Node, _ g: Graph, _ uses: GraphUses) -> Bool {
         switch node.op {
         case let .conv2D(a) where a.groups == 1: break
@@ -124,7 +126,12 @@ public enum QuantizationPass {
             if readers.isEmpty { return uses.graphOutputs.contains(t) }
             guard depth < 4 else { return false }
             return readers.allSatisfy { i in
-                OpRegistry.outputAliasesInput(g.nodes[i].op) && g.nodes[i].outputs.allSatisfy { leaves($0, depth: depth + 1) }
+                let passes: Bool
+                switch g.nodes[i].op {
+                case .unary: passes = g.nodes[i].inputs.count == 1
+                default: passes = OpRegistry.outputAliasesInput(g.nodes[i].op)
+                }
+                return passes && g.nodes[i].outputs.allSatisfy { leaves($0, depth: depth + 1) }
             }
         }
         return leaves(node.outputs[0], depth: 0)
