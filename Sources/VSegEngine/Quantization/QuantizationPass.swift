@@ -110,10 +110,11 @@ public enum QuantizationPass {
     }
 
     /// A dense or transposed conv (groups 1) whose output is a graph output, read
-    /// by nothing else, or only through Reshape/Squeeze/Unsqueeze/Identity and
-    /// elementwise activations (a Sigmoid head, which then runs FP32 on the exact
-    /// logits: uint8 logits would put a whole quantization step of error right at
-    /// the mask's 0.5 threshold) on the way to graph outputs.
+    /// by nothing else, or only through Reshape/Squeeze/Unsqueeze/Identity on the
+    /// way to graph outputs. A transposed conv may also reach them through an
+    /// activation: the upsampling logits -> Sigmoid head of segmentation models,
+    /// where the activation then runs FP32 on exact logits (uint8 logits put a
+    /// whole quantization step of error right at the mask's 0.5 threshold).
     static func floatOutput(_ node: Node, _ g: Graph, _ uses: GraphUses) -> Bool {
         switch node.op {
         case let .conv2D(a) where a.groups == 1: break
@@ -127,8 +128,8 @@ public enum QuantizationPass {
             guard depth < 4 else { return false }
             return readers.allSatisfy { i in
                 let passes: Bool
-                switch g.nodes[i].op {
-                case .unary: passes = g.nodes[i].inputs.count == 1
+                switch (node.op, g.nodes[i].op) {
+                case (.transposeConv2D, .unary): passes = g.nodes[i].inputs.count == 1
                 default: passes = OpRegistry.outputAliasesInput(g.nodes[i].op)
                 }
                 return passes && g.nodes[i].outputs.allSatisfy { leaves($0, depth: depth + 1) }
