@@ -1,3 +1,4 @@
+import CKernels
 /// Elementwise activation math shared by the unary op and the fused post-ops
 /// of conv/binary ops. Each activation is a small struct so the loops below are
 /// specialized per activation (no switch inside the inner loop).
@@ -135,7 +136,10 @@ extension Activation {
             let r = clampRange!
             mapFloats(ClampFn(lo: r.lo, hi: r.hi), src, dst, n)
         case let .leakyRelu(a): mapFloats(LeakyReluFn(alpha: a), src, dst, n)
-        case .sigmoid: mapFloats(SigmoidFn(), src, dst, n)
+        case .sigmoid:
+            // Long runs (a standalone Sigmoid): SigmoidFn's arithmetic in C at AVX-512/AVX2 width, same bits.
+            // Short runs (fused post-ops per tile) stay inline: a call per tile costs more than it saves.
+            if n >= 1024 { vseg_f32_sigmoid(src, dst, n) } else { mapFloats(SigmoidFn(), src, dst, n) }
         case .tanh: mapFloats(TanhFn(), src, dst, n)
         case .hardSwish: mapFloats(HardSwishFn(), src, dst, n)
         case let .hardSigmoid(a, b): mapFloats(HardSigmoidFn(alpha: a, beta: b), src, dst, n)
