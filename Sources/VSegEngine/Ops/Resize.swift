@@ -76,6 +76,18 @@ enum ResizeOp: OpDefinition {
 
     /// Linear taps: (i0, i1, weight of i1).
     @inline(__always)
+    /// Source taps of every output index along one axis: (first, second, weight of
+    /// the second) for linear, (index, -, -) for nearest. Shared by the FP32 and INT8 ops.
+    static func taps(_ a: ResizeAttrs, inSize: Int, outSize: Int, scale: Float) -> ([Int], [Int], [Float]) {
+        var i0: [Int] = [], i1: [Int] = [], w: [Float] = []
+        for o in 0 ..< outSize {
+            let s = source(o, inSize: inSize, outSize: outSize, scale: scale, a.coordinate)
+            if a.mode == .linear { let t = linearTaps(s, inSize: inSize); i0.append(t.0); i1.append(t.1); w.append(t.2) }
+            else { i0.append(nearestIndex(s, inSize: inSize, a.nearest)) }
+        }
+        return (i0, i1, w)
+    }
+
     static func linearTaps(_ s: Float, inSize: Int) -> (Int, Int, Float) {
         let cl = Swift.min(Swift.max(s, 0), Float(inSize - 1))
         let i0 = Int(cl.rounded(.down))
@@ -95,16 +107,8 @@ enum ResizeOp: OpDefinition {
         var y0: [Int] = [], y1: [Int] = [], wy: [Float] = [], x0: [Int] = [], x1: [Int] = [], wx: [Float] = []
         init(a: ResizeAttrs, p: Plan, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>) {
             self.p = p; self.x = x; self.y = y; linear = a.mode == .linear
-            for o in 0 ..< p.oh {
-                let s = ResizeOp.source(o, inSize: p.ih, outSize: p.oh, scale: p.scaleH, a.coordinate)
-                if linear { let t = ResizeOp.linearTaps(s, inSize: p.ih); y0.append(t.0); y1.append(t.1); wy.append(t.2) }
-                else { y0.append(ResizeOp.nearestIndex(s, inSize: p.ih, a.nearest)) }
-            }
-            for o in 0 ..< p.ow {
-                let s = ResizeOp.source(o, inSize: p.iw, outSize: p.ow, scale: p.scaleW, a.coordinate)
-                if linear { let t = ResizeOp.linearTaps(s, inSize: p.iw); x0.append(t.0); x1.append(t.1); wx.append(t.2) }
-                else { x0.append(ResizeOp.nearestIndex(s, inSize: p.iw, a.nearest)) }
-            }
+            (y0, y1, wy) = ResizeOp.taps(a, inSize: p.ih, outSize: p.oh, scale: p.scaleH)
+            (x0, x1, wx) = ResizeOp.taps(a, inSize: p.iw, outSize: p.ow, scale: p.scaleW)
         }
 
         func run(_ pool: ThreadPool) {

@@ -45,17 +45,8 @@ enum Int8ResizeOp: Int8OpDefinition {
         let bx0: [Int], bx1: [Int], isa: Int32
         init(a: ResizeAttrs, p: ResizeOp.Plan, x: UnsafePointer<UInt8>, y: UnsafeMutablePointer<UInt8>) {
             self.p = p; self.x = x; self.y = y; linear = a.mode == .linear
-            var y0: [Int] = [], y1: [Int] = [], wy: [Float] = [], x0: [Int] = [], x1: [Int] = [], wx: [Float] = []
-            for o in 0 ..< p.oh {
-                let s = ResizeOp.source(o, inSize: p.ih, outSize: p.oh, scale: p.scaleH, a.coordinate)
-                if linear { let t = ResizeOp.linearTaps(s, inSize: p.ih); y0.append(t.0); y1.append(t.1); wy.append(t.2) }
-                else { y0.append(ResizeOp.nearestIndex(s, inSize: p.ih, a.nearest)) }
-            }
-            for o in 0 ..< p.ow {
-                let s = ResizeOp.source(o, inSize: p.iw, outSize: p.ow, scale: p.scaleW, a.coordinate)
-                if linear { let t = ResizeOp.linearTaps(s, inSize: p.iw); x0.append(t.0); x1.append(t.1); wx.append(t.2) }
-                else { x0.append(ResizeOp.nearestIndex(s, inSize: p.iw, a.nearest)) }
-            }
+            let (y0, y1, wy) = ResizeOp.taps(a, inSize: p.ih, outSize: p.oh, scale: p.scaleH)
+            let (x0, x1, wx) = ResizeOp.taps(a, inSize: p.iw, outSize: p.ow, scale: p.scaleW)
             self.y0 = y0; self.y1 = y1; self.wy = wy; self.x0 = x0; self.x1 = x1; self.wx = wx
             bx0 = x0.map { $0 * p.c }; bx1 = x1.map { $0 * p.c }
             isa = Int8ISA.selected.rawValue
