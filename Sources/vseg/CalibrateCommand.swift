@@ -60,6 +60,9 @@ struct Calibrate: ParsableCommand {
     @Option(name: .customLong("keep-fp32"), help: ArgumentHelp("Mark the N most sensitive layers fp32 (implies --sensitivity).", valueName: "n"))
     var keepFP32: Int = 0
 
+    @Flag(inversion: .prefixedNo, help: "Fold each INT8 conv's mean per-channel output error on the frames into its bias.")
+    var biasCorrection = true
+
     @Option(help: ArgumentHelp("Inference threads (default: one per core).", valueName: "n"))
     var threads: Int?
 
@@ -100,12 +103,17 @@ struct Calibrate: ParsableCommand {
         o.sensitivity = sensitivity
         o.keepFP32 = keepFP32
         o.threads = threads
+        o.biasCorrection = biasCorrection
         let quiet = self.quiet
         let r = try CalibrationJob.run(o) { if !quiet { fputs("info: \($0)\n", stderr) } }
         if quiet { return }
         let fp32 = r.table.entries.filter(\.keepFP32).count
         print("wrote \(r.tablePath): \(r.table.entries.count) tensors, \(r.frames) frames (every \(every)), method \(r.table.method), "
               + "\(EvalTable.f(r.seconds, 1)) s" + (fp32 > 0 ? ", \(fp32) kept fp32" : ""))
+        if !r.biasCorrection.isEmpty {
+            let convs = r.biasCorrection.filter { $0.correctedChannels > 0 }.count
+            print("bias correction: \(convs) of \(r.biasCorrection.count) INT8 convs corrected")
+        }
         if !r.sensitivityFailures.isEmpty {
             print("sensitivity skipped \(r.sensitivityFailures.count) layers whose INT8 session failed to build (first: \(r.sensitivityFailures[0].key): \(r.sensitivityFailures[0].reason))")
         }

@@ -152,6 +152,34 @@ final class QuantTableTests: XCTestCase {
         }
     }
 
+    func testBiasLines() throws {
+        var t = sample()
+        XCTAssertTrue(t.serialized().hasPrefix("# vseg quantization table") && t.serialized().contains("\nformat vseg-qtable 1\n"),
+                      "a table without corrections stays format 1")
+        t.entries[1].biasCorrection = [0.125, -3.5e-05, 0]
+        t.entries[3].biasCorrection = [1]
+        let out = t.serialized()
+        XCTAssertTrue(out.contains("\nformat vseg-qtable 2\n"))
+        XCTAssertTrue(out.contains("\ntensor conv2d -35.5541229 43.5920067 ") && out.contains("\nbias conv2d 0.125 \(QuantTable.number(-3.5e-05)) 0\n"), out)
+        XCTAssertTrue(out.contains("\nbias odd%20name%251 1\n"), out)
+        let back = try QuantTable.parse(text: out, path: "x")
+        XCTAssertEqual(back, t)
+        XCTAssertEqual(back.serialized(), out)
+        XCTAssertEqual(back.tensorQuantization["conv2d"]?.biasCorrection, [0.125, -3.5e-05, 0])
+        XCTAssertNil(back.tensorQuantization["input_1"]?.biasCorrection)
+
+        let v2 = "format vseg-qtable 2\nmodel m.tflite\nsha256 \(sha)\nmethod minmax\ntensor a 0 1 - -\n"
+        XCTAssertEqual(try QuantTable.parse(text: v2 + "bias a 0.5 0.25 # a comment\n", path: "t").entries[0].biasCorrection, [0.5, 0.25])
+        XCTAssertEqual(parseError(v2 + "bias b 1\n")?.line, 6)
+        XCTAssertTrue(parseError(v2 + "bias b 1\n")?.message.contains("its 'tensor b' line") == true)
+        XCTAssertEqual(parseError(v2 + "bias a 1\nbias a 2\n")?.line, 7)
+        XCTAssertTrue(parseError(v2 + "bias a 1 nan\n")?.message.contains("not a finite number") == true)
+        XCTAssertEqual(parseError(v2 + "bias a\n")?.line, 6)
+        XCTAssertTrue(parseError(text("tensor a 0 1 - -\nbias a 1\n"))?.message.contains("need format 2") == true,
+                      "format 1 has no bias lines")
+        XCTAssertEqual(parseError("format vseg-qtable 3\n")?.line, 1)
+    }
+
     func testMarkFP32() {
         var t = sample()
         t.markFP32(["conv2d", "nope"])

@@ -21,36 +21,35 @@ final class Int8AccuracyTests: XCTestCase {
 
     /// Lower bound on the mean per-frame mask IoU, per (model, video). The
     /// issue asks 0.98 everywhere; the committed selfie tables run every layer
-    /// INT8 (the mask head's transposed conv writes float32 logits to an FP32
-    /// Sigmoid), which meets it on carphone (0.989 / 0.992). Gap: on bikes.mp4 it
-    /// is out of reach — most frames have a person mask of a few hundred pixels
-    /// or less, or probabilities near 0.5 over a cyclist; FP32 itself under
-    /// +-1/255 input noise gets only 0.937 (selfie) / 0.945 (landscape), and the
-    /// all-INT8 tables measure 0.548 / 0.688. Keeping the 40 most sensitive
-    /// layers FP32 reaches 0.84 / 0.91 but is slower than FP32, so it is not
-    /// committed. The bikes bounds are the measured level less a margin.
+    /// INT8 with bias correction (the mask head's transposed conv writes float32
+    /// logits to an FP32 Sigmoid), which meets it on carphone (0.990 / 0.993).
+    /// Gap: on bikes.mp4 it is out of reach — most frames have a person mask of a
+    /// few hundred pixels or less, or probabilities near 0.5 over a cyclist;
+    /// FP32 itself under +-1/255 input noise gets only 0.937 (selfie) / 0.945
+    /// (landscape). The tables measure 0.634 / 0.762 there (0.548 / 0.688 before
+    /// bias correction). Keeping layers FP32 helps slowly and costs the speed
+    /// (10 layers: 0.73 for selfie). The bikes bounds are the measured level less
+    /// a margin.
     static let meanIoUBound: [String: Double] = [
         "selfie_segmentation samples/carphone_pristine.mp4": 0.98,
-        "selfie_segmentation samples/bikes.mp4": 0.50,
-        "selfie_landscape samples/carphone_pristine.mp4": 0.98,
-        "selfie_landscape samples/bikes.mp4": 0.64,
-    ]
-
-    /// Pooled IoU (all intersections over all unions): measured 0.989 / 0.992 on
-    /// carphone, 0.363 / 0.756 on bikes.
-    static let pooledIoUBound: [String: Double] = [
-        "selfie_segmentation samples/carphone_pristine.mp4": 0.98,
-        "selfie_segmentation samples/bikes.mp4": 0.33,
+        "selfie_segmentation samples/bikes.mp4": 0.58,
         "selfie_landscape samples/carphone_pristine.mp4": 0.98,
         "selfie_landscape samples/bikes.mp4": 0.72,
     ]
 
-    /// Mean |p8 - p32| over every frame: the issue's 0.02, except selfie_segmentation
-    /// on bikes.mp4 (a gap: all-INT8 measures 0.0275 there; 0.016 for the landscape
-    /// model; 0.005 on carphone).
-    static let meanAbsDifferenceBound: [String: Double] = [
-        "selfie_segmentation samples/bikes.mp4": 0.035,
+    /// Pooled IoU (all intersections over all unions): measured 0.990 / 0.993 on
+    /// carphone, 0.699 / 0.835 on bikes (0.363 / 0.756 before bias correction).
+    static let pooledIoUBound: [String: Double] = [
+        "selfie_segmentation samples/carphone_pristine.mp4": 0.98,
+        "selfie_segmentation samples/bikes.mp4": 0.65,
+        "selfie_landscape samples/carphone_pristine.mp4": 0.98,
+        "selfie_landscape samples/bikes.mp4": 0.80,
     ]
+
+    /// Mean |p8 - p32| over every frame: the issue's 0.02 everywhere. Measured
+    /// 0.0085 / 0.0092 on bikes (0.0275 / 0.016 before bias correction), 0.005 /
+    /// 0.004 on carphone.
+    static let meanAbsDifferenceBound: [String: Double] = [:]
 
     /// Mask IoU (threshold 0.5) and mean |p8 - p32| on every frame of each video.
     private func checkSelfie(_ model: String, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -100,12 +99,14 @@ final class Int8AccuracyTests: XCTestCase {
     ///
     /// The issue asks a mean landmark distance <= 1.5 px and a heatmap argmax
     /// agreement >= 95%. With the committed table (80 most sensitive of 141 layers
-    /// kept FP32) and the output convs writing float32 from their accumulators,
-    /// the landmarks measure 1.44 px (asserted at the issue's 1.5). The heatmap
-    /// measures 39% exact (80% within one cell), a gap: FP32 itself under +-1/255
-    /// input noise keeps only 92% of the heatmap argmaxes (97% within one cell),
-    /// so the 95% exact-argmax target is near this model's own noise floor on these
-    /// frames; all layers INT8 gives ~13.5 px. Heatmap bounds: measured level less a margin.
+    /// kept FP32, bias-corrected) and the output convs writing float32 from their
+    /// accumulators, the landmarks measure 0.77 px (1.44 before bias correction;
+    /// asserted at the issue's 1.5). The heatmap measures 40% exact (81% within
+    /// one cell), a gap: FP32 itself under +-1/255 input noise keeps only 92% of
+    /// the heatmap argmaxes (97% within one cell), so the 95% exact-argmax target
+    /// is near this model's own noise floor on these frames. All layers INT8 gives
+    /// 8.5 px (13.5 before bias correction), 60 kept FP32 1.06 px. Heatmap bounds:
+    /// measured level less a margin.
     func testPoseLandmarks() throws {
         let path = try Int8Accuracy.require("samples/carphone_pristine.mp4")
         let sampler = try CalibrationFrameSampler(model: "pose_landmark", inputs: [path], every: 1, maxFrames: 100_000)
@@ -131,11 +132,12 @@ final class Int8AccuracyTests: XCTestCase {
     }
 
     /// The generated ONNX FCN (ResNet-18 trunk, 21 classes, 320x480, seeded
-    /// random weights): calibrated here (percentile 99.99) on bikes frames 0,
-    /// 50, ..., 200 and evaluated on frames 25, 75, ..., 225 (no overlap).
+    /// random weights): calibrated here (percentile 99.99, bias correction on the
+    /// same frames) on bikes frames 0, 50, ..., 200 and evaluated on frames 25,
+    /// 75, ..., 225 (no overlap).
     ///
-    /// Gap: the issue asks >= 97% argmax agreement; measured 91.6% with the
-    /// output transposed conv writing float32 (90.2% when it rounded to uint8;
+    /// Gap: the issue asks >= 97% argmax agreement; measured 93.2% (91.6% without
+    /// bias correction, 90.2% when the output transposed conv rounded to uint8;
     /// minmax 90.5%, entropy 89.7%, the 6 most sensitive layers plus the output
     /// FP32 93.5%), while FP32 under +-1/255 input noise keeps 99.3%. The error is
     /// spread over the trunk (no single layer above 2.3% relative L2 alone).
@@ -144,11 +146,12 @@ final class Int8AccuracyTests: XCTestCase {
         let model = try Int8Accuracy.require(".fixtures/onnx/fcn_resnet18.onnx")
         let video = try Int8Accuracy.require("samples/bikes.mp4")
         let calib = try CalibrationFrameSampler(model: model, inputs: [video], every: 50, maxFrames: 5)
-        let calibrator = try Calibrator(model: calib.model, threads: 0)
+        let calibrator = try Calibrator(model: calib.model, threads: 0, retainSamples: 5)
         var calibrated: [Int] = []
         try calib.run(into: { calibrator.session.input(0) }) { _, i in calibrator.addSample(); calibrated.append(i) }
-        let table = calibrator.table(method: .percentile(CalibrationMethod.defaultPercentile), modelFile: "fcn_resnet18.onnx",
+        var table = calibrator.table(method: .percentile(CalibrationMethod.defaultPercentile), modelFile: "fcn_resnet18.onnx",
                                      modelSHA256: try QuantTable.sha256(file: model))
+        try BiasCorrection.apply(model: calib.model, table: &table, inputs: calibrator.retainedInputs)
         let eval = try CalibrationFrameSampler(model: model, inputs: [video], every: 25, maxFrames: 10)
         var agreement: [Double] = [], floor: [Double] = []
         var evaluated: [Int] = []
@@ -170,7 +173,7 @@ final class Int8AccuracyTests: XCTestCase {
         print(String(format: "int8-accuracy fcn_resnet18 samples/bikes.mp4: frames %@; INT8 argmax agreement mean %.4f, worst %.4f; "
                      + "FP32 +-1/255 noise: mean %.4f; %@", "\(evaluated)", mean, agreement.min() ?? 0,
                      floor.reduce(0, +) / Double(max(floor.count, 1)), c.summary))
-        XCTAssertGreaterThanOrEqual(mean, 0.89, "FCN INT8 argmax agreement with FP32 (issue: 0.97)")
+        XCTAssertGreaterThanOrEqual(mean, 0.91, "FCN INT8 argmax agreement with FP32 (issue: 0.97)")
     }
 }
 

@@ -27,7 +27,9 @@ final class CalibrateCommandTests: XCTestCase {
         XCTAssertTrue(summary.contains("method percentile p=99.99"), summary)
 
         let t = try lines(a)
-        XCTAssertTrue(t.contains("format vseg-qtable 1"))
+        XCTAssertTrue(t.contains("format vseg-qtable 2"), "bias correction is on by default")
+        XCTAssertTrue(summary.contains("bias correction: "), summary)
+        XCTAssertGreaterThan(t.filter { $0.hasPrefix("bias ") }.count, 20, "a bias line per INT8 conv")
         XCTAssertTrue(t.contains("model selfie_segmentation.tflite"))
         XCTAssertTrue(t.contains("input \(video)"))
         XCTAssertTrue(t.contains("every 4"))
@@ -59,6 +61,17 @@ final class CalibrateCommandTests: XCTestCase {
         let t = try lines(out)
         XCTAssertTrue(t.contains("method entropy bins=2048"))
         XCTAssertEqual(t.filter { $0.hasPrefix("tensor ") && $0.hasSuffix(" fp32") }.count, 2)
+    }
+
+    func testNoBiasCorrectionWritesFormat1() throws {
+        let video = try Harness.requireSample("carphone_pristine.mp4")
+        let out = try Harness.scratch("calibrate-nobc").appendingPathComponent("n.qtable").path
+        let r = try calibrate(["--model", "selfie", "-i", video, "--frames", "2", "--no-bias-correction", "--out", out])
+        let summary = String(decoding: r.stdout, as: UTF8.self)
+        XCTAssertFalse(summary.contains("bias correction"), summary)
+        let t = try lines(out)
+        XCTAssertTrue(t.contains("format vseg-qtable 1"))
+        XCTAssertFalse(t.contains { $0.hasPrefix("bias ") })
     }
 
     func testDefaultOutputIsCalibrationDirectory() throws {

@@ -89,18 +89,46 @@ final class CalibrationReproductionTests: XCTestCase {
         }
     }
 
+    func testNumericToleranceIsNarrow() {
+        let base = "format vseg-qtable 2\ntensor a -1 1 0.0078125 128\nbias a 0.5 -0.25\ntensor b 0 6 0.0235294122 0\n"
+        XCTAssertNil(Self.numericMismatch(base, base))
+        XCTAssertNil(Self.numericMismatch(base, base.replacingOccurrences(of: "bias a 0.5 -0.25", with: "bias a 0.5003 -0.2499")),
+                     "a bias within a tenth of a step is the same calibration")
+        XCTAssertNotNil(Self.numericMismatch(base, base.replacingOccurrences(of: "bias a 0.5 -0.25", with: "bias a 0.502 -0.25")))
+        XCTAssertNotNil(Self.numericMismatch(base, base.replacingOccurrences(of: "bias a 0.5 -0.25", with: "bias a 0.5")))
+        XCTAssertNotNil(Self.numericMismatch(base, base.replacingOccurrences(of: "\nbias a 0.5 -0.25", with: "")))
+        XCTAssertNil(Self.numericMismatch(base, base.replacingOccurrences(of: "-1 1 0.0078125", with: "-1.0004 1 0.0078135")))
+        XCTAssertNotNil(Self.numericMismatch(base, base.replacingOccurrences(of: "-1 1 0.0078125", with: "-1.01 1 0.0078125")))
+        XCTAssertNotNil(Self.numericMismatch(base, base.replacingOccurrences(of: "tensor b 0 6", with: "tensor c 0 6")))
+    }
+
     /// Tables made on a CPU whose FP32 kernels round differently (AVX2 vs AVX-512
     /// summation order) differ in the last digits of the ranges, and a near tie in
     /// the sensitivity ranking may swap which layer is kept FP32. Those still count
     /// as reproduced: same header, same tensors in the same order, every number
     /// within 1e-3 relative (zero point within 1), fp32 marks differing by at most
-    /// one swap. Anything else is a real change: returns what differs, or nil.
+    /// one swap. Bias corrections (means of INT8 - FP32 errors, so they move with
+    /// the ranges' rounding) must be within a tenth of their tensor's quantization
+    /// step; after an fp32 swap only their channel counts are compared (every conv
+    /// downstream of the swap measures other errors). Anything else is a real
+    /// change: returns what differs, or nil.
     static func numericMismatch(_ want: String, _ got: String) -> String? {
-        let a = want.split(separator: "\n").map(String.init), b = got.split(separator: "\n").map(String.init)
+        func split(_ text: String) -> (lines: [String], bias: [String: [Double]]) {
+            var lines: [String] = [], bias: [String: [Double]] = [:]
+            for l in text.split(separator: "\n").map(String.init) {
+                let f = l.split(separator: " ")
+                if f.first == "bias", f.count > 2 { bias[String(f[1])] = f.dropFirst(2).map { Double($0) ?? .nan } } else { lines.append(l) }
+            }
+            return (lines, bias)
+        }
+        let (a, biasA) = split(want), (b, biasB) = split(got)
         guard a.count == b.count else { return "\(a.count) vs \(b.count) lines" }
         var fp32Differences = 0
-        for (x, y) in zip(a, b) where x != y {
+        var scales: [String: Double] = [:]
+        for (x, y) in zip(a, b) {
             let u = x.split(separator: " ").map(String.init), v = y.split(separator: " ").map(String.init)
+            if u.first == "tensor", u.count >= 6 { scales[u[1]] = Double(u[4]) }
+            guard x != y else { continue }
             guard u.first == "tensor", v.first == "tensor", u.count >= 6, v.count >= 6, u[1] == v[1] else {
                 return "line differs: \(x) / \(y)"
             }
@@ -111,6 +139,17 @@ final class CalibrationReproductionTests: XCTestCase {
             guard let zp = Int(u[5]), let zq = Int(v[5]), abs(zp - zq) <= 1 else { return "zero point: \(x) / \(y)" }
             if (u.count > 6) != (v.count > 6) { fp32Differences += 1 }
         }
-        return fp32Differences <= 2 ? nil : "\(fp32Differences) fp32 marks differ"
+        if fp32Differences > 2 { return "\(fp32Differences) fp32 marks differ" }
+        if fp32Differences == 0 && Set(biasA.keys) != Set(biasB.keys) { return "bias lines for other tensors" }
+        for (key, p) in biasA {
+            guard let q = biasB[key] else { continue }
+            guard p.count == q.count else { return "bias \(key): \(p.count) vs \(q.count) channels" }
+            guard fp32Differences == 0 else { continue }
+            let step = scales[key] ?? 0
+            for (x, y) in zip(p, q) where !(abs(x - y) <= 0.1 * step + 1e-3 * max(abs(x), abs(y))) {
+                return "bias \(key): \(x) vs \(y) (step \(step))"
+            }
+        }
+        return nil
     }
 }

@@ -12,8 +12,9 @@
 ///
 /// The session runs `.fp32Calibration`, so every tensor the INT8 graph will
 /// quantize exists and is observed under its `Session.tensorKey`. With
-/// `retainSamples` > 0 the first that many samples' inputs and FP32 outputs are
-/// kept for `Sensitivity`.
+/// `retainSamples` > 0 the first that many samples' inputs are kept (for
+/// `Sensitivity` and `BiasCorrection`), and the FP32 outputs of the first
+/// `retainOutputs` of them (default: as many) for `Sensitivity`.
 public final class Calibrator {
     public let session: Session
     public private(set) var statistics = CalibrationStatistics()
@@ -23,10 +24,12 @@ public final class Calibrator {
     /// FP32 outputs of the retained samples, one array per graph output.
     public private(set) var retainedOutputs: [[[Float]]] = []
     public let retainSamples: Int
+    public let retainOutputs: Int
 
-    public init(model: Model, threads: Int = 0, retainSamples: Int = 0) throws {
+    public init(model: Model, threads: Int = 0, retainSamples: Int = 0, retainOutputs: Int? = nil) throws {
         session = try Session(model: model, threads: threads, precision: .fp32Calibration)
         self.retainSamples = retainSamples
+        self.retainOutputs = Swift.min(retainOutputs ?? retainSamples, retainSamples)
     }
 
     /// Runs the model on the current contents of `session.input(_:)` and adds
@@ -37,7 +40,7 @@ public final class Calibrator {
         }
         session.runObserving { name, values in statistics.add(tensor: name, values: values) }
         statistics.endBatch()
-        if retainedOutputs.count < retainSamples {
+        if retainedOutputs.count < retainOutputs {
             retainedOutputs.append((0 ..< session.outputCount).map { Array(session.output($0)) })
         }
         sampleCount += 1

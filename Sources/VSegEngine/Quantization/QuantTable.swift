@@ -13,11 +13,14 @@
 //     # tensor <key> <min> <max> <scale> <zero_point> [fp32]
 //     tensor input_1 -1 1 0.00784313772 128
 //     tensor conv2d_3 0 6.12503433 0.0240197424 0 fp32
+//     tensor conv2d_4 -3.5 4.1 0.0298039224 117
+//     bias conv2d_4 0.0121 -0.0034 0.0008
 //
 // Lines
 //   - Blank lines and lines starting with `#` (after spaces) are ignored.
 //   - Header lines, in any order before the first `tensor` line: `format
-//     vseg-qtable 1` (required, first), `model <file name>`, `sha256 <64 hex>`
+//     vseg-qtable 1` or `2` (required, first; 2 when the table has `bias`
+//     lines), `model <file name>`, `sha256 <64 hex>`
 //     of the model file, `method minmax | percentile p=<P> | entropy bins=2048`,
 //     `input <uri>` (one per input, the rest of the line verbatim), `every <K>`,
 //     `frames <N>` (frames actually used).
@@ -25,6 +28,11 @@
 //     engine's `Session.tensorKey` (tensor name, or `name#index`), with `%`,
 //     space and tab written as `%25`, `%20`, `%09`. Anything after the fields
 //     that starts with `#` is a comment.
+//   - `bias <key> <v0> <v1> ...` (format 2): per output channel, added to the
+//     float bias of the INT8 conv producing tensor `key` before it is quantized
+//     (`BiasCorrection` measures them: minus the mean INT8 - FP32 error of that
+//     conv's output on the calibration frames). It follows its `tensor` line and
+//     has exactly one value per output channel; without it the bias is used as is.
 //
 // Which fields count (hand edits)
 //   `scale` and `zero_point` are what the INT8 graph runs with. `min`/`max`
@@ -52,11 +60,15 @@ public struct QuantTableEntry: Sendable, Equatable {
     public var max: Float
     public var quant: ActivationQuant
     public var keepFP32: Bool
+    /// Per output channel, added to the producing conv's bias (`bias` line).
+    public var biasCorrection: [Float]?
 
-    public init(key: String, min: Float, max: Float, quant: ActivationQuant? = nil, keepFP32: Bool = false) {
+    public init(key: String, min: Float, max: Float, quant: ActivationQuant? = nil, keepFP32: Bool = false,
+                biasCorrection: [Float]? = nil) {
         self.key = key; self.min = min; self.max = max
         self.quant = quant ?? ActivationQuant(min: min, max: max)
         self.keepFP32 = keepFP32
+        self.biasCorrection = biasCorrection
     }
 }
 
@@ -91,7 +103,9 @@ public enum QuantTableError: UserFacingError, Equatable {
 
 /// A parsed or freshly calibrated table (see the file header for the format).
 public struct QuantTable: Sendable, Equatable {
-    public static let formatVersion = 1
+    /// The newest format this vseg writes and reads; 1 is still read (and
+    /// written when no entry has a bias correction).
+    public static let formatVersion = 2
     public var modelFile: String
     /// Lowercase hex SHA-256 of the model file.
     public var modelSHA256: String
@@ -110,7 +124,7 @@ public struct QuantTable: Sendable, Equatable {
     /// What `Precision.int8` takes.
     public var tensorQuantization: [String: TensorQuantization] {
         var out: [String: TensorQuantization] = [:]
-        for e in entries { out[e.key] = TensorQuantization(quant: e.quant, keepFP32: e.keepFP32) }
+        for e in entries { out[e.key] = TensorQuantization(quant: e.quant, keepFP32: e.keepFP32, biasCorrection: e.biasCorrection) }
         return out
     }
 
@@ -126,7 +140,7 @@ public struct QuantTable: Sendable, Equatable {
         var s = "# vseg quantization table (written by vseg calibrate)\n"
         s += "# scale and zero_point are used as written; set both to - to derive them from min/max.\n"
         s += "# A trailing fp32 keeps the node that produces the tensor in float.\n"
-        s += "format vseg-qtable \(Self.formatVersion)\n"
+        s += "format vseg-qtable \(entries.contains { $0.biasCorrection != nil } ? 2 : 1)\n"
         s += "model \(modelFile)\n"
         s += "sha256 \(modelSHA256)\n"
         s += "method \(method)\n"
@@ -134,9 +148,15 @@ public struct QuantTable: Sendable, Equatable {
         s += "every \(every)\n"
         s += "frames \(frames)\n"
         s += "# tensor <key> <min> <max> <scale> <zero_point> [fp32]\n"
+        if entries.contains(where: { $0.biasCorrection != nil }) {
+            s += "# bias <key> <per-channel values added to the producing conv's bias>\n"
+        }
         for e in entries {
             s += "tensor \(Self.escape(e.key)) \(Self.number(e.min)) \(Self.number(e.max)) \(Self.number(e.quant.scale)) \(e.quant.zeroPoint)"
             s += e.keepFP32 ? " fp32\n" : "\n"
+            if let b = e.biasCorrection {
+                s += "bias \(Self.escape(e.key))" + b.map { " " + Self.number($0) }.joined() + "\n"
+            }
         }
         return s
     }
@@ -160,6 +180,7 @@ public struct QuantTable: Sendable, Equatable {
 
     public static func parse(text: String, path: String) throws -> QuantTable {
         var t = QuantTable(modelFile: "", modelSHA256: "", method: .minmax, inputs: [], every: 1, frames: 0, entries: [])
+        var version = 0
         var sawFormat = false, sawModel = false, sawSHA = false, sawMethod = false
         var seen: [String: Int] = [:]
         for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -174,10 +195,11 @@ public struct QuantTable: Sendable, Equatable {
                 guard keyword == "format", fields.count == 2, fields[0] == "vseg-qtable" else {
                     throw fail("expected 'format vseg-qtable \(formatVersion)' as the first line")
                 }
-                guard fields[1] == String(formatVersion) else {
-                    throw fail("format version \(fields[1]) is not supported (this vseg reads version \(formatVersion))")
+                guard let v = Int(fields[1]), (1...formatVersion).contains(v) else {
+                    throw fail("format version \(fields[1]) is not supported (this vseg reads versions 1 to \(formatVersion))")
                 }
                 sawFormat = true
+                version = v
                 continue
             }
             switch keyword {
@@ -209,8 +231,24 @@ public struct QuantTable: Sendable, Equatable {
                 if let first = seen[e.key] { throw fail("tensor \(e.key) already given on line \(first)") }
                 seen[e.key] = lineNo
                 t.entries.append(e)
+            case "bias" where version >= 2:
+                if let c = fields.firstIndex(where: { $0.hasPrefix("#") }), c > 0 { fields = Array(fields[..<c]) }
+                guard fields.count >= 2, let key = unescape(fields[0]) else {
+                    throw fail("expected 'bias <key> <value per output channel>...'")
+                }
+                guard let i = t.entries.lastIndex(where: { $0.key == key }) else {
+                    throw fail("bias for \(key) comes before (or without) its 'tensor \(fields[0])' line")
+                }
+                guard t.entries[i].biasCorrection == nil else { throw fail("bias for \(key) given twice") }
+                var values: [Float] = []
+                values.reserveCapacity(fields.count - 1)
+                for v in fields.dropFirst() {
+                    guard let x = Float(v), x.isFinite else { throw fail("\(key): bias value '\(v)' is not a finite number") }
+                    values.append(x)
+                }
+                t.entries[i].biasCorrection = values
             default:
-                throw fail("unknown line '\(keyword)'; expected model, sha256, method, input, every, frames or tensor")
+                throw fail("unknown line '\(keyword)'; expected model, sha256, method, input, every, frames, tensor\(version >= 2 ? " or bias" : " (bias lines need format 2)")")
             }
         }
         let end = text.split(separator: "\n", omittingEmptySubsequences: false).count

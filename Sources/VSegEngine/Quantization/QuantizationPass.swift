@@ -5,9 +5,14 @@ import VSegCore
 public struct TensorQuantization: Sendable, Equatable {
     public var quant: ActivationQuant
     public var keepFP32: Bool
-    public init(quant: ActivationQuant, keepFP32: Bool = false) {
+    /// Added to the float bias of the INT8 conv that produces this tensor, one
+    /// value per output channel, before the bias is quantized (empirical bias
+    /// correction, `BiasCorrection`). Ignored when the producer runs FP32.
+    public var biasCorrection: [Float]?
+    public init(quant: ActivationQuant, keepFP32: Bool = false, biasCorrection: [Float]? = nil) {
         self.quant = quant
         self.keepFP32 = keepFP32
+        self.biasCorrection = biasCorrection
     }
 }
 
@@ -100,6 +105,7 @@ public enum QuantizationPass {
                 default: break
                 }
             }
+            if decision != nil { try correctBias(&n, &g, entry(node.outputs[0])?.biasCorrection) }
             nodes.append(n)
         }
         for k in g.outputs.indices where g.tensors[g.outputs[k].tensor].dtype == .uint8 {
@@ -136,6 +142,34 @@ public enum QuantizationPass {
             }
         }
         return leaves(node.outputs[0], depth: 0)
+    }
+
+    /// Points an INT8 conv at a new bias constant `bias + correction` (a zero bias
+    /// when the conv has none). Other ops have no bias to correct.
+    static func correctBias(_ n: inout Node, _ g: inout Graph, _ correction: [Float]?) throws {
+        guard let correction else { return }
+        switch n.op {
+        case .conv2D, .depthwiseConv2D, .transposeConv2D: break
+        default: return
+        }
+        let out = g.tensors[n.outputs[0]]
+        let channels = out.shape.last ?? 0
+        guard correction.count == channels else {
+            throw EngineError.invalidOp(node: n.name, detail: "the table's bias correction for \(out.name) has \(correction.count) values, the conv has \(channels) output channels; re-run vseg calibrate")
+        }
+        var bias = [Float](repeating: 0, count: channels)
+        if n.inputs.count > 2, n.inputs[2] >= 0 {
+            guard let b = g.tensors[n.inputs[2]].data?.asFloats, b.count == channels else {
+                throw EngineError.invalidOp(node: n.name, detail: "bias correction needs a constant bias of \(channels) values")
+            }
+            bias = b
+        }
+        for c in 0 ..< channels { bias[c] += correction[c] }
+        let t = g.addConstant(name: out.name + "/corrected_bias", shape: [channels], data: .float32(bias))
+        if n.inputs.count > 2 { n.inputs[2] = t } else {
+            while n.inputs.count < 2 { n.inputs.append(-1) }
+            n.inputs.append(t)
+        }
     }
 
     /// The output rule if `node` runs INT8, nil if it stays FP32.

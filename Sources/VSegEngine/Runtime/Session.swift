@@ -210,11 +210,20 @@ public final class Session {
     /// uint8 activations of an INT8 session are reported dequantized (for
     /// per-layer error analysis). For calibration and debugging: allocates.
     /// Buffers are only valid inside `body`.
-    public func runObserving(_ body: (_ tensor: String, _ values: UnsafeBufferPointer<Float>) -> Void) {
+    ///
+    /// With `only`, just those keys are reported and the run stops after the
+    /// node producing the last of them (later nodes do not run, so the outputs
+    /// are stale): for measuring one layer many times.
+    public func runObserving(only: Set<String>? = nil, _ body: (_ tensor: String, _ values: UnsafeBufferPointer<Float>) -> Void) {
         var scratch: [Float] = []
+        var remaining = only?.count ?? -1
         func report(_ t: Int) {
             let info = graph.tensors[t]
             guard !info.isConstant, let p = pointer(t) else { return }
+            if let only {
+                guard only.contains(keys[t]) else { return }
+                remaining -= 1
+            }
             let n = info.shape.reduce(1, *)
             if info.dtype == .float32 {
                 body(keys[t], UnsafeBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: n))
@@ -226,6 +235,7 @@ public final class Session {
         }
         for io in graph.inputs { report(io.tensor) }
         for (i, op) in prepared.enumerated() {
+            if remaining == 0 { return }
             op.run(pool)
             for t in graph.nodes[i].outputs { report(t) }
         }

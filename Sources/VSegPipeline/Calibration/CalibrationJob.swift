@@ -23,8 +23,11 @@ public struct CalibrationOptions: Sendable {
     public var sensitivity = false
     /// Mark this many of the worst layers fp32 (implies `sensitivity`).
     public var keepFP32 = 0
-    /// Samples the sensitivity pass runs (the first ones calibrated on).
+    /// Samples the sensitivity pass runs (evenly spaced over the calibration frames).
     public var sensitivityFrames = 8
+    /// Measure each INT8 conv's mean output error per channel on all calibration
+    /// frames and fold it into its bias (`BiasCorrection`, the table's `bias` lines).
+    public var biasCorrection = true
     /// Inference threads; nil = one per core.
     public var threads: Int?
 
@@ -45,6 +48,8 @@ public struct CalibrationResult: Sendable {
     public var keptFP32: [String]
     /// Layers the sensitivity pass could not build an INT8 session for, with the reason.
     public var sensitivityFailures: [(key: String, reason: String)]
+    /// The convs bias correction visited, in graph order; empty when it was off.
+    public var biasCorrection: [BiasCorrectionStep] = []
 }
 
 /// Samples frames, collects statistics, optionally ranks layer sensitivity,
@@ -55,8 +60,11 @@ public enum CalibrationJob {
         let t0 = now()
         let sampler = try CalibrationFrameSampler(model: o.model, inputs: o.inputs, every: o.every, maxFrames: o.maxFrames)
         let analyze = o.sensitivity || o.keepFP32 > 0
+        // Sensitivity samples are spread over all the frames and bias correction measures on
+        // every one, so the inputs of all calibration frames stay in memory (frames x the
+        // model's input size in floats).
         let calibrator = try Calibrator(model: sampler.model, threads: o.threads ?? 0,
-                                        retainSamples: analyze ? max(1, o.sensitivityFrames) : 0)
+                                        retainSamples: analyze || o.biasCorrection ? o.maxFrames : 0, retainOutputs: 0)
         let frames = try sampler.run(into: { calibrator.session.input(0) }) { _, _ in calibrator.addSample() }
         let digest = try QuantTable.sha256(file: sampler.modelPath)
         var table = calibrator.table(method: o.method, modelFile: Self.fileName(sampler.modelPath),
@@ -65,19 +73,36 @@ public enum CalibrationJob {
         var failed: [(key: String, reason: String)] = []
         var kept: [String] = []
         if analyze {
-            log?("sensitivity: quantizing one layer at a time on \(calibrator.retainedInputs.count) frames")
-            let report = try Sensitivity.analyze(model: sampler.model, table: table, inputs: calibrator.retainedInputs,
-                                                 reference: calibrator.retainedOutputs, threads: o.threads ?? 0)
+            let all = calibrator.retainedInputs
+            let n = min(max(1, o.sensitivityFrames), all.count)
+            let inputs = (0 ..< n).map { all[$0 * all.count / n] }
+            let reference = try inputs.map { try Self.outputs(of: calibrator.session, for: $0) }
+            log?("sensitivity: quantizing one layer at a time on \(n) of the \(all.count) frames")
+            let report = try Sensitivity.analyze(model: sampler.model, table: table, inputs: inputs, reference: reference,
+                                                 threads: o.threads ?? 0)
             ranked = report.ranked
             failed = report.failed
             kept = Sensitivity.keepWorstFP32(ranked, o.keepFP32, in: &table)
+        }
+        var corrections: [BiasCorrectionStep] = []
+        if o.biasCorrection {
+            log?("bias correction: measuring each INT8 conv's mean error on \(calibrator.retainedInputs.count) frames")
+            corrections = try BiasCorrection.apply(model: sampler.model, table: &table, inputs: calibrator.retainedInputs,
+                                                   threads: o.threads ?? 0)
         }
         let out = o.out ?? QuantTableLocator.defaultOutput(modelPath: sampler.modelPath)
         try makeParent(of: out)
         try table.write(path: out)
         return CalibrationResult(table: table, tablePath: out, modelPath: sampler.modelPath, frames: frames,
                                  seconds: Double(now() - t0) / 1e9, sensitivity: ranked, keptFP32: kept,
-                                 sensitivityFailures: failed)
+                                 sensitivityFailures: failed, biasCorrection: corrections)
+    }
+
+    /// The session's outputs for one sample (one array per graph input).
+    static func outputs(of s: Session, for sample: [[Float]]) throws -> [[Float]] {
+        for (i, values) in sample.enumerated() { _ = s.input(i).update(fromContentsOf: values) }
+        try s.run()
+        return (0 ..< s.outputCount).map { Array(s.output($0)) }
     }
 
     static func fileName(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
