@@ -22,7 +22,10 @@ struct Calibrate: ParsableCommand {
         default 99.99), entropy (TensorRT-style KL threshold search on 2048-bin \
         histograms, each side of zero separately). --sensitivity quantizes one layer \
         at a time and ranks the layers by output error; --keep-fp32 N marks the N \
-        worst fp32 in the table. See calibration/README.md for the table format.
+        worst fp32 in the table. Then, unless --no-bias-correction, each INT8 conv \
+        in turn has its mean output error per channel (INT8 minus float, on all the \
+        frames) subtracted from its bias: the table's `bias` lines. See \
+        calibration/README.md for the table format.
 
         Exit codes: 2 bad command line, 3 input unreadable or no frames, 4 model \
         missing or unsupported, 5 table cannot be written.
