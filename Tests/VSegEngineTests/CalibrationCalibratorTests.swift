@@ -60,12 +60,29 @@ final class CalibrationCalibratorTests: XCTestCase {
             _ = c.session.input(0).update(fromContentsOf: input(seed))
             c.addSample()
         }
+        // Two fit; the third halves the rate: samples 0 and 2 stay.
+        XCTAssertEqual(c.retainedIndices, [0, 2])
         XCTAssertEqual(c.retainedInputs.count, 2)
-        XCTAssertEqual(c.retainedInputs[1][0], input(2))
+        XCTAssertEqual(c.retainedInputs[1][0], input(3))
         XCTAssertEqual(c.retainedOutputs.count, 2)
         let v = input(1)
         XCTAssertEqual(c.retainedOutputs[0][0][0], max(0, 2 * v[0] + 1))
         XCTAssertEqual(c.retainedOutputs[0][0][1], max(0, -v[1]))
+        let w = input(3)
+        XCTAssertEqual(c.retainedOutputs[1][0][1], max(0, -w[1]))
+    }
+
+    func testRetainedSamplesStaySpreadAndBounded() throws {
+        let c = try Calibrator(model: try Model(graph: affineReluGraph()), threads: 1, retainSamples: 4, retainOutputs: false)
+        for seed: UInt64 in 1 ... 11 {
+            _ = c.session.input(0).update(fromContentsOf: input(seed))
+            c.addSample()
+            XCTAssertLessThanOrEqual(c.retainedInputs.count, 4)
+        }
+        XCTAssertEqual(c.retainedIndices, [0, 4, 8])
+        XCTAssertEqual(c.retainedInputs.map { $0[0] }, [input(1), input(5), input(9)])
+        XCTAssertTrue(c.retainedOutputs.isEmpty)
+        XCTAssertEqual(c.sampleCount, 11)
     }
 
     /// chainGraph-like model with random weights: same samples give the same

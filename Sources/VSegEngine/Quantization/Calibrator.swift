@@ -12,35 +12,58 @@
 ///
 /// The session runs `.fp32Calibration`, so every tensor the INT8 graph will
 /// quantize exists and is observed under its `Session.tensorKey`. With
-/// `retainSamples` > 0 the first that many samples' inputs are kept (for
-/// `Sensitivity` and `BiasCorrection`), and the FP32 outputs of the first
-/// `retainOutputs` of them (default: as many) for `Sensitivity`.
+/// `retainSamples` > 0 the inputs of up to that many samples are kept (for
+/// `Sensitivity` and `BiasCorrection`), with their FP32 outputs unless
+/// `retainOutputs` is false. When more samples arrive than fit, every other
+/// retained one is dropped and from then on only every 2nd (4th, ...) sample is
+/// kept: the retained samples stay spread evenly over everything calibrated on,
+/// memory stays bounded, and which ones are kept depends only on the count.
 public final class Calibrator {
     public let session: Session
     public private(set) var statistics = CalibrationStatistics()
     public private(set) var sampleCount = 0
     /// Inputs of the retained samples, one array per graph input.
     public private(set) var retainedInputs: [[[Float]]] = []
-    /// FP32 outputs of the retained samples, one array per graph output.
+    /// FP32 outputs of the retained samples, one array per graph output (empty
+    /// when `retainOutputs` is false).
     public private(set) var retainedOutputs: [[[Float]]] = []
+    /// Indices (0-based, in `addSample` order) of the retained samples.
+    public private(set) var retainedIndices: [Int] = []
     public let retainSamples: Int
-    public let retainOutputs: Int
+    public let retainOutputs: Bool
+    /// Only samples whose index is a multiple of this are retained.
+    private var retainStride = 1
 
-    public init(model: Model, threads: Int = 0, retainSamples: Int = 0, retainOutputs: Int? = nil) throws {
+    public init(model: Model, threads: Int = 0, retainSamples: Int = 0, retainOutputs: Bool = true) throws {
         session = try Session(model: model, threads: threads, precision: .fp32Calibration)
         self.retainSamples = retainSamples
-        self.retainOutputs = Swift.min(retainOutputs ?? retainSamples, retainSamples)
+        self.retainOutputs = retainOutputs
     }
 
     /// Runs the model on the current contents of `session.input(_:)` and adds
     /// every observed tensor to the statistics.
     public func addSample() {
-        if retainedInputs.count < retainSamples {
+        var retain = retainSamples > 0 && sampleCount % retainStride == 0
+        if retain && retainedInputs.count == retainSamples {
+            if retainSamples == 1 {
+                retain = false
+            } else {
+                // Full: keep every other one and halve the rate from here on.
+                let keep = stride(from: 0, to: retainedInputs.count, by: 2)
+                retainedInputs = keep.map { retainedInputs[$0] }
+                if retainOutputs { retainedOutputs = keep.map { retainedOutputs[$0] } }
+                retainedIndices = keep.map { retainedIndices[$0] }
+                retainStride *= 2
+                retain = sampleCount % retainStride == 0
+            }
+        }
+        if retain {
             retainedInputs.append((0 ..< session.inputCount).map { Array(session.input($0)) })
+            retainedIndices.append(sampleCount)
         }
         session.runObserving { name, values in statistics.add(tensor: name, values: values) }
         statistics.endBatch()
-        if retainedOutputs.count < retainOutputs {
+        if retain && retainOutputs {
             retainedOutputs.append((0 ..< session.outputCount).map { Array(session.output($0)) })
         }
         sampleCount += 1

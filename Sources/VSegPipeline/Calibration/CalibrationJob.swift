@@ -28,6 +28,9 @@ public struct CalibrationOptions: Sendable {
     /// Measure each INT8 conv's mean output error per channel on all calibration
     /// frames and fold it into its bias (`BiasCorrection`, the table's `bias` lines).
     public var biasCorrection = true
+    /// Memory for the retained frames' model inputs (bias correction and
+    /// sensitivity); beyond it an evenly spread subset is used.
+    public var retainBytes = 1 << 30
     /// Inference threads; nil = one per core.
     public var threads: Int?
 
@@ -60,11 +63,14 @@ public enum CalibrationJob {
         let t0 = now()
         let sampler = try CalibrationFrameSampler(model: o.model, inputs: o.inputs, every: o.every, maxFrames: o.maxFrames)
         let analyze = o.sensitivity || o.keepFP32 > 0
-        // Sensitivity samples are spread over all the frames and bias correction measures on
-        // every one, so the inputs of all calibration frames stay in memory (frames x the
-        // model's input size in floats).
-        let calibrator = try Calibrator(model: sampler.model, threads: o.threads ?? 0,
-                                        retainSamples: analyze || o.biasCorrection ? o.maxFrames : 0, retainOutputs: 0)
+        // Sensitivity samples are spread over the frames and bias correction measures on the
+        // retained ones: all frames while their inputs fit in `retainBytes`, else an evenly
+        // spread subset of them (Calibrator halves it when full).
+        let g = sampler.model.graph
+        let inputBytes = max(1, g.inputs.reduce(0) { n, io in n + g.tensors[io.tensor].shape.reduce(1) { $0 * max($1, 1) } * 4 })
+        let retain = analyze || o.biasCorrection ? min(o.maxFrames, max(16, o.retainBytes / inputBytes)) : 0
+        let calibrator = try Calibrator(model: sampler.model, threads: o.threads ?? 0, retainSamples: retain,
+                                        retainOutputs: false)
         let frames = try sampler.run(into: { calibrator.session.input(0) }) { _, _ in calibrator.addSample() }
         let digest = try QuantTable.sha256(file: sampler.modelPath)
         var table = calibrator.table(method: o.method, modelFile: Self.fileName(sampler.modelPath),
@@ -87,8 +93,14 @@ public enum CalibrationJob {
         var corrections: [BiasCorrectionStep] = []
         if o.biasCorrection {
             log?("bias correction: measuring each INT8 conv's mean error on \(calibrator.retainedInputs.count) frames")
+            var quarter = 0
             corrections = try BiasCorrection.apply(model: sampler.model, table: &table, inputs: calibrator.retainedInputs,
-                                                   threads: o.threads ?? 0)
+                                                   threads: o.threads ?? 0) { done, total in
+                if done * 4 / total > quarter {
+                    quarter = done * 4 / total
+                    if quarter < 4 { log?("bias correction: \(done) of \(total) convs") }
+                }
+            }
         }
         let out = o.out ?? QuantTableLocator.defaultOutput(modelPath: sampler.modelPath)
         try makeParent(of: out)
