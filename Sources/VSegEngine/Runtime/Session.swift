@@ -263,7 +263,9 @@ public final class Session {
     public func inputShape(_ i: Int) -> [Int] { graph.tensors[graph.inputs[i].tensor].shape }
     public func inputDType(_ i: Int) -> DType { graph.tensors[graph.inputs[i].tensor].dtype }
 
-    /// The buffer to fill before `run()` (float32 inputs).
+    /// The buffer to fill before `run()` (float32 inputs). Fill it before every
+    /// run: the planner may reuse an input's memory for later tensors once the
+    /// input has been read, so after `run()` it can hold other values.
     public func input(_ i: Int) -> UnsafeMutableBufferPointer<Float> {
         let t = graph.inputs[i].tensor
         let n = graph.tensors[t].shape.reduce(1, *)
