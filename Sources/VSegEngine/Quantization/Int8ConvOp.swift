@@ -74,7 +74,8 @@ enum Int8ConvOp: Int8OpDefinition {
                 return ReferenceRun(g: g, depthwise: form == .depthwise, weights: q.values, bias: b, scales: scales,
                                     zpIn: xq.zeroPoint, out: out, input: c.u8In(0), output: c.u8Out(0))
             }
-            if form == .dense, RowMergedRun.applies(g) {
+            // Few output channels at stride 1: the row-flat kernel of the packed conv beats both GEMM forms.
+            if form == .dense, RowMergedRun.applies(g), !Int8ConvKernels.denseFlatApplies(g, output: out) {
                 return RowMergedRun(g: g, weights: q.values, bias: b, scales: scales, zpIn: xq.zeroPoint, out: out,
                                     input: c.u8In(0), output: c.u8Out(0), threads: c.threads)
             }
