@@ -4,12 +4,16 @@
  * tap (ky, kx) it reads the flat input row (y + ky*dh) shifted by kx*dw*C
  * bytes (in a zero-point-padded copy of the input rows). So 64 consecutive
  * output bytes (any mix of pixels and channels) need 64 consecutive input bytes
- * per tap: one plain load, no widening. vpdpbusd then multiplies 4 bytes per
- * int32 lane; four weight vectors, each holding the weight in only one byte of
- * the four (k = 0..3), give four accumulators where lane j of accumulator k
- * is output byte 4j + k. Requantized lanes are 0...255, so the four are merged
- * back into byte order with shifts and ors. Per 64 outputs and tap: 1 load and
- * 4 vpdpbusd, no shuffles.
+ * per tap: one plain load, no widening.
+ *
+ * Taps go in groups of four: the four 64-byte loads of a group are interleaved
+ * bytewise (vpunpck{l,h}bw, then vpunpck{l,h}wd), so each int32 lane holds one
+ * output byte's four tap inputs and one vpdpbusd against the four taps' weights
+ * sums them. The four interleaved vectors k = 0..3 hold, in 128-bit lane L and
+ * dword i, output byte 16L + 4k + i; after requantization two vpackusdw and one
+ * vpackuswb put the bytes back in order (values are 0...255, nothing saturates).
+ * Per 64 outputs and four taps: 4 loads, 8 unpacks, 4 vpdpbusd. A last group
+ * with fewer taps gets zero inputs and zero weights.
  *
  * The channel of output byte f is f mod C, so a block starting at byte 64b
  * sees the weight pattern of phase (64b mod C) / gcd(64, C); one set of weight,
@@ -21,12 +25,16 @@
 
 static size_t gcd_size(size_t a, size_t b) { while (b) { size_t t = a % b; a = b; b = t; } return a; }
 static size_t flat_phases(size_t channels) { return channels / gcd_size(64, channels); }
-static size_t flat_phase_bytes(size_t taps) { return 512 + taps * 256; }
+static size_t tap_groups(size_t taps) { return (taps + 3) / 4; }
+static size_t flat_phase_bytes(size_t taps) { return 512 + tap_groups(taps) * 256; }
 
 size_t vseg_q8_packed_dwflat_size(size_t channels, size_t taps) {
     return flat_phases(channels) * flat_phase_bytes(taps);
 }
 
+/* Phase layout: int32 bias[4][16], float scale[4][16], then per tap group
+ * int8 w[4][64]; in vector k, dword d = 4L + i is output byte 16L + 4k + i of
+ * the block, and byte m of that dword the weight of tap 4 * group + m. */
 void vseg_q8_pack_dwflat(size_t channels, size_t taps, const int8_t *weights, const int32_t *bias,
                          const float *scale, int32_t zp_in, void *packed) {
     const size_t phases = flat_phases(channels), pb = flat_phase_bytes(taps), g = gcd_size(64, channels);
@@ -34,18 +42,19 @@ void vseg_q8_pack_dwflat(size_t channels, size_t taps, const int8_t *weights, co
     memset(out, 0, phases * pb);
     for (size_t p = 0; p < phases; p++) {
         uint8_t *ph = out + p * pb;
-        for (size_t byte = 0; byte < 64; byte++) {
-            const size_t ch = (p * g + byte) % channels, k = byte & 3, lane = byte >> 2;
-            int32_t sum = 0;
-            for (size_t t = 0; t < taps; t++) {
-                const int8_t v = weights[t * channels + ch];
-                sum += v;
-                ((int8_t *)(ph + 512 + (t * 4 + k) * 64))[byte] = v;
+        for (size_t k = 0; k < 4; k++)
+            for (size_t d = 0; d < 16; d++) {
+                const size_t byte = 16 * (d / 4) + 4 * k + d % 4, ch = (p * g + byte) % channels;
+                int32_t sum = 0;
+                for (size_t t = 0; t < taps; t++) {
+                    const int8_t v = weights[t * channels + ch];
+                    sum += v;
+                    ((int8_t *)(ph + 512 + ((t / 4) * 4 + k) * 64))[d * 4 + t % 4] = v;
+                }
+                const int32_t b = (bias ? bias[ch] : 0) - zp_in * sum;
+                memcpy(ph + (k * 16 + d) * 4, &b, 4);
+                memcpy(ph + 256 + (k * 16 + d) * 4, &scale[ch], 4);
             }
-            const int32_t b = (bias ? bias[ch] : 0) - zp_in * sum;
-            memcpy(ph + (k * 16 + lane) * 4, &b, 4);
-            memcpy(ph + 256 + (k * 16 + lane) * 4, &scale[ch], 4);
-        }
     }
 }
 
@@ -113,25 +122,27 @@ T512 void vseg_q8_dwconv_flat(const vseg_q8_dw_geometry *g, const uint8_t *input
             const size_t f0 = b * 64;
             const uint8_t *ph = pk + ((f0 % C) / gsz) * pb;
             const __mmask64 m = b + 1 == blocks ? tail : ~(__mmask64)0;
-            __m512i a0 = _mm512_loadu_si512(ph), a1 = _mm512_loadu_si512(ph + 64);
-            __m512i a2 = _mm512_loadu_si512(ph + 128), a3 = _mm512_loadu_si512(ph + 192);
+            __m512i acc[4];
+            for (int k = 0; k < 4; k++) acc[k] = _mm512_loadu_si512(ph + k * 64);
             const uint8_t *w = ph + 512;
-            for (size_t t = 0; t < taps; t++, w += 256) {
-                const __m512i x = _mm512_maskz_loadu_epi8(m, rows[t] + f0);
-                a0 = _mm512_dpbusd_epi32(a0, x, _mm512_loadu_si512(w));
-                a1 = _mm512_dpbusd_epi32(a1, x, _mm512_loadu_si512(w + 64));
-                a2 = _mm512_dpbusd_epi32(a2, x, _mm512_loadu_si512(w + 128));
-                a3 = _mm512_dpbusd_epi32(a3, x, _mm512_loadu_si512(w + 192));
+            for (size_t t = 0; t < taps; t += 4, w += 256) {
+                __m512i a[4];
+                for (size_t j = 0; j < 4; j++)
+                    a[j] = t + j < taps ? _mm512_maskz_loadu_epi8(m, rows[t + j] + f0) : _mm512_setzero_si512();
+                const __m512i lo01 = _mm512_unpacklo_epi8(a[0], a[1]), hi01 = _mm512_unpackhi_epi8(a[0], a[1]);
+                const __m512i lo23 = _mm512_unpacklo_epi8(a[2], a[3]), hi23 = _mm512_unpackhi_epi8(a[2], a[3]);
+                acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_unpacklo_epi16(lo01, lo23), _mm512_loadu_si512(w));
+                acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_unpackhi_epi16(lo01, lo23), _mm512_loadu_si512(w + 64));
+                acc[2] = _mm512_dpbusd_epi32(acc[2], _mm512_unpacklo_epi16(hi01, hi23), _mm512_loadu_si512(w + 128));
+                acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(hi01, hi23), _mm512_loadu_si512(w + 192));
             }
             __m512i q[4];
-            const __m512i acc[4] = {a0, a1, a2, a3};
             for (int k = 0; k < 4; k++) {
                 __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[k]), _mm512_loadu_ps((const float *)(ph + 256 + k * 64)));
                 v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
                 q[k] = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
             }
-            const __m512i merged = _mm512_or_si512(_mm512_or_si512(q[0], _mm512_slli_epi32(q[1], 8)),
-                                                   _mm512_or_si512(_mm512_slli_epi32(q[2], 16), _mm512_slli_epi32(q[3], 24)));
+            const __m512i merged = _mm512_packus_epi16(_mm512_packus_epi32(q[0], q[1]), _mm512_packus_epi32(q[2], q[3]));
             _mm512_mask_storeu_epi8(out + f0, m, merged);
         }
     }

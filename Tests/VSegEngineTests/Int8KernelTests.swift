@@ -218,6 +218,49 @@ final class Int8KernelTests: XCTestCase {
         }
     }
 
+    /// The row-flat depthwise kernel sums taps in groups of four: kernels whose tap
+    /// count leaves a last group of 1, 2, 3 or 4 taps (non-square, dilated), over
+    /// channel counts that give one or many 64-byte phases, against the reference
+    /// and the per-pixel kernel of the same pack.
+    func testDepthwiseRowFlatTapGroups() throws {
+        guard Int8ISA.avx512VNNI.isSupported else { throw XCTSkip("row-flat kernels need AVX-512 VNNI") }
+        var rng = Int8Rng(seed: 0x5EED_0006)
+        // (kH, kW, padTop, padLeft, dilation)
+        let kernels = [(1, 2, 0, 1, 1), (1, 3, 0, 1, 1), (2, 2, 1, 0, 1), (3, 2, 1, 1, 1), (7, 1, 3, 0, 1),
+                       (2, 3, 1, 1, 2), (3, 4, 1, 2, 1), (5, 3, 2, 1, 1), (4, 4, 1, 2, 1)]
+        for (ci, (kH, kW, padTop, padLeft, dilation)) in kernels.enumerated() {
+            for rep in 0..<6 {
+                let c = rng.pick([1, 3, 8, 16, 24, 33, 64, 88])
+                let ekH = (kH - 1) * dilation + 1, ekW = (kW - 1) * dilation + 1
+                let inH = max(rng.int(1...7), ekH - 2 * padTop), inW = max(rng.int(1...30), ekW - 2 * padLeft)
+                let g = ConvGeometry(batch: rep % 3 == 2 ? 2 : 1, inH: inH, inW: inW, inC: c,
+                                     outH: inH + 2 * padTop - ekH + 1, outW: inW + 2 * padLeft - ekW + 1, outC: c,
+                                     kH: kH, kW: kW, strideH: 1, strideW: 1, dilationH: dilation, dilationW: dilation,
+                                     padTop: padTop, padLeft: padLeft, groups: c)
+                let input = rng.bytes(g.batch * g.inH * g.inW * c)
+                let weights = rng.weights(kH * kW * c), bias = rng.bias(c)
+                let scales = rng.scales(c, extreme: rep % 4 == 2)
+                let zpIn = Int32(rng.pick([0, 128, 255, rng.int(0...255)]))
+                let zpOut = Int32(rng.pick([0, 128, 255, rng.int(0...255)]))
+                let params = rep % 2 == 1 ? Int8OutputParams(zeroPoint: zpOut, qmin: zpOut, qmax: max(zpOut, min(255, zpOut + 60)))
+                    : Int8OutputParams(zeroPoint: zpOut)
+                let outCount = g.batch * g.outH * g.outW * c
+                var want = [UInt8](repeating: 0, count: outCount)
+                Int8Reference.depthwise(g, input: input, inputZeroPoint: zpIn, weights: weights, bias: bias,
+                                        scales: scales, output: params, into: &want)
+                let p = Int8ConvKernels.packDepthwise(g, weights: weights, bias: bias, scales: scales,
+                                                      inputZeroPoint: zpIn, output: params, isa: .avx512VNNI)
+                let what = "dw flat case \(ci).\(rep) \(g) zp \(zpIn)->\(zpOut)"
+                XCTAssertGreaterThan(p.scratchBytes, 0, what)
+                for tasks in [1, 4] {
+                    assertBitExact(runInt8(p, input: input, outCount: outCount, tasks: tasks), want, "\(what) tasks \(tasks)")
+                }
+                assertBitExact(runInt8(p, input: input, outCount: outCount, tasks: 1, scratch: false), want,
+                               "\(what) per-pixel")
+            }
+        }
+    }
+
     /// Huge and tiny effective scales with extreme zero points: outputs pile up at
     /// the clamp bounds (asserted, so the test really covers saturation) and stay bit-exact.
     func testSaturationAndExtremeZeroPoints() {

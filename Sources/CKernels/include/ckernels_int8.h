@@ -98,7 +98,8 @@ void vseg_q8_dwconv(int isa, const vseg_q8_dw_geometry *g, const uint8_t *input,
                     const vseg_q8_output_params *params);
 
 /* Row-flat depthwise for stride 1 on AVX-512 VNNI (int8_dwflat.c): per 64
- * output bytes and tap one load and 4 vpdpbusd. Use only when
+ * output bytes and group of four taps, four loads interleaved bytewise and
+ * 4 vpdpbusd. Use only when
  * vseg_q8_dwflat_supported(isa, g). Packed per channel phase by
  * vseg_q8_pack_dwflat (same arguments as vseg_q8_pack_dw); each concurrently
  * running call needs its own scratch of vseg_q8_dwflat_scratch_size(g) bytes.
