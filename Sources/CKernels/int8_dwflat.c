@@ -32,30 +32,55 @@ size_t vseg_q8_packed_dwflat_size(size_t channels, size_t taps) {
     return flat_phases(channels) * flat_phase_bytes(taps);
 }
 
-/* Phase layout: int32 bias[4][16], float scale[4][16], then per tap group
- * int8 w[4][64]; in vector k, dword d = 4L + i is output byte 16L + 4k + i of
- * the block, and byte m of that dword the weight of tap 4 * group + m. */
+/* Block layout (a row-flat phase, or 64 channels of the per-pixel kernel):
+ * int32 bias[4][16], float scale[4][16], then per tap group int8 w[4][64]; in
+ * vector k, dword d = 4L + i is byte 16L + 4k + i of the block, and byte m of
+ * that dword the weight of tap 4 * group + m. Byte b is channel
+ * (first + b) mod channels when `wrap`, else first + b (zeros past the last). */
+static void pack_block(uint8_t *blk, size_t channels, size_t taps, const int8_t *weights, const int32_t *bias,
+                       const float *scale, int32_t zp_in, size_t first, int wrap) {
+    for (size_t k = 0; k < 4; k++)
+        for (size_t d = 0; d < 16; d++) {
+            const size_t byte = 16 * (d / 4) + 4 * k + d % 4;
+            const size_t ch = wrap ? (first + byte) % channels : first + byte;
+            if (ch >= channels) continue;
+            int32_t sum = 0;
+            for (size_t t = 0; t < taps; t++) {
+                const int8_t v = weights[t * channels + ch];
+                sum += v;
+                ((int8_t *)(blk + 512 + ((t / 4) * 4 + k) * 64))[d * 4 + t % 4] = v;
+            }
+            const int32_t b = (bias ? bias[ch] : 0) - zp_in * sum;
+            memcpy(blk + (k * 16 + d) * 4, &b, 4);
+            memcpy(blk + 256 + (k * 16 + d) * 4, &scale[ch], 4);
+        }
+}
+
 void vseg_q8_pack_dwflat(size_t channels, size_t taps, const int8_t *weights, const int32_t *bias,
                          const float *scale, int32_t zp_in, void *packed) {
     const size_t phases = flat_phases(channels), pb = flat_phase_bytes(taps), g = gcd_size(64, channels);
     uint8_t *out = (uint8_t *)packed;
     memset(out, 0, phases * pb);
-    for (size_t p = 0; p < phases; p++) {
-        uint8_t *ph = out + p * pb;
-        for (size_t k = 0; k < 4; k++)
-            for (size_t d = 0; d < 16; d++) {
-                const size_t byte = 16 * (d / 4) + 4 * k + d % 4, ch = (p * g + byte) % channels;
-                int32_t sum = 0;
-                for (size_t t = 0; t < taps; t++) {
-                    const int8_t v = weights[t * channels + ch];
-                    sum += v;
-                    ((int8_t *)(ph + 512 + ((t / 4) * 4 + k) * 64))[d * 4 + t % 4] = v;
-                }
-                const int32_t b = (bias ? bias[ch] : 0) - zp_in * sum;
-                memcpy(ph + (k * 16 + d) * 4, &b, 4);
-                memcpy(ph + 256 + (k * 16 + d) * 4, &scale[ch], 4);
-            }
-    }
+    for (size_t p = 0; p < phases; p++) pack_block(out + p * pb, channels, taps, weights, bias, scale, zp_in, p * g, 1);
+}
+
+size_t vseg_q8_packed_dwtap4_size(size_t channels, size_t taps) { return (channels + 63) / 64 * flat_phase_bytes(taps); }
+
+void vseg_q8_pack_dwtap4(size_t channels, size_t taps, const int8_t *weights, const int32_t *bias,
+                         const float *scale, int32_t zp_in, void *packed) {
+    const size_t blocks = (channels + 63) / 64, bb = flat_phase_bytes(taps);
+    uint8_t *out = (uint8_t *)packed;
+    memset(out, 0, blocks * bb);
+    for (size_t b = 0; b < blocks; b++) pack_block(out + b * bb, channels, taps, weights, bias, scale, zp_in, b * 64, 0);
+}
+
+int vseg_q8_dwtap4_supported(int isa, const vseg_q8_dw_geometry *g) {
+#if defined(__x86_64__)
+    return isa == VSEG_Q8_ISA_AVX512VNNI && vseg_q8_isa_supported(isa) && g->k_h * g->k_w <= 64;
+#else
+    (void)isa; (void)g;
+    return 0;
+#endif
 }
 
 int vseg_q8_dwflat_supported(int isa, const vseg_q8_dw_geometry *g) {
@@ -78,8 +103,10 @@ size_t vseg_q8_dwflat_scratch_size(const vseg_q8_dw_geometry *g) {
 }
 
 #if defined(__x86_64__)
+#include "int8_dw_rows.h"
 #include <immintrin.h>
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#define T512_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 
 /* Padded row py (input row py - pad_top) into dst: zero point outside the image. */
 static void pad_row(const vseg_q8_dw_geometry *g, const uint8_t *input, int32_t py, uint8_t zp, uint8_t *dst) {
@@ -94,6 +121,33 @@ static void pad_row(const vseg_q8_dw_geometry *g, const uint8_t *input, int32_t 
     memset(dst, zp, (size_t)left * C);
     memcpy(dst + (size_t)left * C, input + (size_t)iy * g->in_w * C, (size_t)copy * C);
     memset(dst + (size_t)(left + copy) * C, zp, (size_t)right * C);
+}
+
+/* 64 output bytes of one block: byte j sums, over the taps, rows[t][off + j] times
+ * the block's weights (bytes outside `m` read as 0), then requantizes. */
+T512_INLINE __m512i tap4_block(const uint8_t *const *rows, size_t off, size_t taps, __mmask64 m, const uint8_t *blk,
+                               __m512 lo, __m512 hi, __m512i zp) {
+    __m512i acc[4];
+    for (int k = 0; k < 4; k++) acc[k] = _mm512_loadu_si512(blk + k * 64);
+    const uint8_t *w = blk + 512;
+    for (size_t t = 0; t < taps; t += 4, w += 256) {
+        __m512i a[4];
+        for (size_t j = 0; j < 4; j++)
+            a[j] = t + j < taps ? _mm512_maskz_loadu_epi8(m, rows[t + j] + off) : _mm512_setzero_si512();
+        const __m512i lo01 = _mm512_unpacklo_epi8(a[0], a[1]), hi01 = _mm512_unpackhi_epi8(a[0], a[1]);
+        const __m512i lo23 = _mm512_unpacklo_epi8(a[2], a[3]), hi23 = _mm512_unpackhi_epi8(a[2], a[3]);
+        acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_unpacklo_epi16(lo01, lo23), _mm512_loadu_si512(w));
+        acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_unpackhi_epi16(lo01, lo23), _mm512_loadu_si512(w + 64));
+        acc[2] = _mm512_dpbusd_epi32(acc[2], _mm512_unpacklo_epi16(hi01, hi23), _mm512_loadu_si512(w + 128));
+        acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(hi01, hi23), _mm512_loadu_si512(w + 192));
+    }
+    __m512i q[4];
+    for (int k = 0; k < 4; k++) {
+        __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[k]), _mm512_loadu_ps((const float *)(blk + 256 + k * 64)));
+        v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+        q[k] = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
+    }
+    return _mm512_packus_epi16(_mm512_packus_epi32(q[0], q[1]), _mm512_packus_epi32(q[2], q[3]));
 }
 
 T512 void vseg_q8_dwconv_flat(const vseg_q8_dw_geometry *g, const uint8_t *input, const void *packed,
@@ -120,37 +174,43 @@ T512 void vseg_q8_dwconv_flat(const vseg_q8_dw_geometry *g, const uint8_t *input
         uint8_t *out = output + (size_t)y * len;
         for (size_t b = 0; b < blocks; b++) {
             const size_t f0 = b * 64;
-            const uint8_t *ph = pk + ((f0 % C) / gsz) * pb;
             const __mmask64 m = b + 1 == blocks ? tail : ~(__mmask64)0;
-            __m512i acc[4];
-            for (int k = 0; k < 4; k++) acc[k] = _mm512_loadu_si512(ph + k * 64);
-            const uint8_t *w = ph + 512;
-            for (size_t t = 0; t < taps; t += 4, w += 256) {
-                __m512i a[4];
-                for (size_t j = 0; j < 4; j++)
-                    a[j] = t + j < taps ? _mm512_maskz_loadu_epi8(m, rows[t + j] + f0) : _mm512_setzero_si512();
-                const __m512i lo01 = _mm512_unpacklo_epi8(a[0], a[1]), hi01 = _mm512_unpackhi_epi8(a[0], a[1]);
-                const __m512i lo23 = _mm512_unpacklo_epi8(a[2], a[3]), hi23 = _mm512_unpackhi_epi8(a[2], a[3]);
-                acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_unpacklo_epi16(lo01, lo23), _mm512_loadu_si512(w));
-                acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_unpackhi_epi16(lo01, lo23), _mm512_loadu_si512(w + 64));
-                acc[2] = _mm512_dpbusd_epi32(acc[2], _mm512_unpacklo_epi16(hi01, hi23), _mm512_loadu_si512(w + 128));
-                acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(hi01, hi23), _mm512_loadu_si512(w + 192));
-            }
-            __m512i q[4];
-            for (int k = 0; k < 4; k++) {
-                __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[k]), _mm512_loadu_ps((const float *)(ph + 256 + k * 64)));
-                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-                q[k] = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
-            }
-            const __m512i merged = _mm512_packus_epi16(_mm512_packus_epi32(q[0], q[1]), _mm512_packus_epi32(q[2], q[3]));
-            _mm512_mask_storeu_epi8(out + f0, m, merged);
+            _mm512_mask_storeu_epi8(out + f0, m, tap4_block(rows, f0, taps, m, pk + ((f0 % C) / gsz) * pb, lo, hi, zp));
         }
     }
+}
+
+T512 void vseg_q8_dwconv_tap4(const vseg_q8_dw_geometry *g, const uint8_t *input, const uint8_t *zero,
+                              const void *packed, uint8_t *output, int32_t y_begin, int32_t y_end,
+                              const vseg_q8_output_params *p) {
+    const int32_t C = g->channels;
+    const size_t taps = (size_t)g->k_h * g->k_w, bb = flat_phase_bytes(taps);
+    const __m512 lo = _mm512_set1_ps((float)(p->qmin - p->zero_point));
+    const __m512 hi = _mm512_set1_ps((float)(p->qmax - p->zero_point));
+    const __m512i zp = _mm512_set1_epi32(p->zero_point);
+    const uint8_t *rows[64];
+    ptrdiff_t toff[64];
+    dw_tap_offsets(g, toff);
+    for (int32_t oy = y_begin; oy < y_end; oy++)
+        for (int32_t ox = 0; ox < g->out_w; ox++) {
+            uint8_t *out = output + ((size_t)oy * g->out_w + ox) * C;
+            dw_rows(g, oy, ox, input, zero, toff, rows);
+            const uint8_t *blk = (const uint8_t *)packed;
+            for (int32_t c0 = 0; c0 < C; c0 += 64, blk += bb) {
+                const __mmask64 m = C - c0 >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (C - c0)) - 1);
+                _mm512_mask_storeu_epi8(out + c0, m, tap4_block(rows, (size_t)c0, taps, m, blk, lo, hi, zp));
+            }
+        }
 }
 #else
 void vseg_q8_dwconv_flat(const vseg_q8_dw_geometry *g, const uint8_t *input, const void *packed,
                          uint8_t *output, int32_t y_begin, int32_t y_end, const vseg_q8_output_params *p,
                          uint8_t *scratch, int32_t zp_in) {
     (void)g; (void)input; (void)packed; (void)output; (void)y_begin; (void)y_end; (void)p; (void)scratch; (void)zp_in;
+}
+void vseg_q8_dwconv_tap4(const vseg_q8_dw_geometry *g, const uint8_t *input, const uint8_t *zero,
+                         const void *packed, uint8_t *output, int32_t y_begin, int32_t y_end,
+                         const vseg_q8_output_params *p) {
+    (void)g; (void)input; (void)zero; (void)packed; (void)output; (void)y_begin; (void)y_end; (void)p;
 }
 #endif

@@ -218,10 +218,11 @@ final class Int8KernelTests: XCTestCase {
         }
     }
 
-    /// The row-flat depthwise kernel sums taps in groups of four: kernels whose tap
-    /// count leaves a last group of 1, 2, 3 or 4 taps (non-square, dilated), over
-    /// channel counts that give one or many 64-byte phases, against the reference
-    /// and the per-pixel kernel of the same pack.
+    /// The AVX-512 depthwise kernels sum taps in groups of four (row-flat at stride 1,
+    /// per pixel and 64 channels at stride 2): kernels whose tap count leaves a last
+    /// group of 1, 2, 3 or 4 taps (non-square, dilated), over channel counts that give
+    /// one or many 64-byte phases or blocks, against the reference (and at stride 1
+    /// the per-pixel kernel of the same pack).
     func testDepthwiseRowFlatTapGroups() throws {
         guard Int8ISA.avx512VNNI.isSupported else { throw XCTSkip("row-flat kernels need AVX-512 VNNI") }
         var rng = Int8Rng(seed: 0x5EED_0006)
@@ -229,13 +230,14 @@ final class Int8KernelTests: XCTestCase {
         let kernels = [(1, 2, 0, 1, 1), (1, 3, 0, 1, 1), (2, 2, 1, 0, 1), (3, 2, 1, 1, 1), (7, 1, 3, 0, 1),
                        (2, 3, 1, 1, 2), (3, 4, 1, 2, 1), (5, 3, 2, 1, 1), (4, 4, 1, 2, 1)]
         for (ci, (kH, kW, padTop, padLeft, dilation)) in kernels.enumerated() {
-            for rep in 0..<6 {
-                let c = rng.pick([1, 3, 8, 16, 24, 33, 64, 88])
+            for rep in 0..<12 {
+                let stride = rep < 6 ? 1 : 2
+                let c = rng.pick([1, 3, 8, 16, 24, 33, 64, 88, 130])
                 let ekH = (kH - 1) * dilation + 1, ekW = (kW - 1) * dilation + 1
                 let inH = max(rng.int(1...7), ekH - 2 * padTop), inW = max(rng.int(1...30), ekW - 2 * padLeft)
                 let g = ConvGeometry(batch: rep % 3 == 2 ? 2 : 1, inH: inH, inW: inW, inC: c,
-                                     outH: inH + 2 * padTop - ekH + 1, outW: inW + 2 * padLeft - ekW + 1, outC: c,
-                                     kH: kH, kW: kW, strideH: 1, strideW: 1, dilationH: dilation, dilationW: dilation,
+                                     outH: (inH + 2 * padTop - ekH) / stride + 1, outW: (inW + 2 * padLeft - ekW) / stride + 1,
+                                     outC: c, kH: kH, kW: kW, strideH: stride, strideW: stride, dilationH: dilation, dilationW: dilation,
                                      padTop: padTop, padLeft: padLeft, groups: c)
                 let input = rng.bytes(g.batch * g.inH * g.inW * c)
                 let weights = rng.weights(kH * kW * c), bias = rng.bias(c)
@@ -250,8 +252,8 @@ final class Int8KernelTests: XCTestCase {
                                         scales: scales, output: params, into: &want)
                 let p = Int8ConvKernels.packDepthwise(g, weights: weights, bias: bias, scales: scales,
                                                       inputZeroPoint: zpIn, output: params, isa: .avx512VNNI)
-                let what = "dw flat case \(ci).\(rep) \(g) zp \(zpIn)->\(zpOut)"
-                XCTAssertGreaterThan(p.scratchBytes, 0, what)
+                let what = "dw tap groups case \(ci).\(rep) \(g) zp \(zpIn)->\(zpOut)"
+                XCTAssertEqual(p.scratchBytes > 0, stride == 1, what)
                 for tasks in [1, 4] {
                     assertBitExact(runInt8(p, input: input, outCount: outCount, tasks: tasks), want, "\(what) tasks \(tasks)")
                 }

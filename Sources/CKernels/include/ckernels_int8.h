@@ -113,6 +113,20 @@ void vseg_q8_dwconv_flat(const vseg_q8_dw_geometry *g, const uint8_t *input, con
                          uint8_t *output, int32_t y_begin, int32_t y_end, const vseg_q8_output_params *p,
                          uint8_t *scratch, int32_t zp_in);
 
+/* Depthwise on AVX-512 VNNI for any stride (int8_dwflat.c): per output pixel
+ * and block of 64 channels, the row-flat kernel's groups of four interleaved
+ * taps (4 vpdpbusd per four taps instead of one per tap and 16 channels).
+ * Use only when vseg_q8_dwtap4_supported(isa, g); packed by
+ * vseg_q8_pack_dwtap4 (same arguments as vseg_q8_pack_dw); `zero`: `channels`
+ * bytes of zp_in. Arguments otherwise as vseg_q8_dwconv. */
+int vseg_q8_dwtap4_supported(int isa, const vseg_q8_dw_geometry *g);
+size_t vseg_q8_packed_dwtap4_size(size_t channels, size_t taps);
+void vseg_q8_pack_dwtap4(size_t channels, size_t taps, const int8_t *weights, const int32_t *bias,
+                         const float *scale, int32_t zp_in, void *packed);
+void vseg_q8_dwconv_tap4(const vseg_q8_dw_geometry *g, const uint8_t *input, const uint8_t *zero,
+                         const void *packed, uint8_t *output, int32_t y_begin, int32_t y_end,
+                         const vseg_q8_output_params *p);
+
 /* Row-flat dense conv for few output channels on AVX-512 VNNI (int8_convflat.c),
  * stride 1, groups 1. The GEMM tile spends a 16-column vpdpbusd on every 4
  * input bytes of one pixel, wasted when N is 1...8; here, per output channel,

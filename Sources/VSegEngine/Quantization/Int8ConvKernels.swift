@@ -32,6 +32,9 @@ public final class Int8PackedConv: @unchecked Sendable {
     /// Weights in the row-flat layout (stride 1 on AVX-512 VNNI: depthwise, or dense
     /// with few output channels), nil when that kernel does not apply.
     var flat: UnsafeMutableRawPointer?
+    /// Depthwise weights for the per-pixel four-tap kernel (AVX-512 VNNI), packed when
+    /// the row-flat kernel does not apply (stride > 1); nil otherwise.
+    var tap4: UnsafeMutableRawPointer?
     /// Scratch bytes one task of the row-flat kernel needs (0: no row-flat kernel).
     public internal(set) var scratchBytes = 0
 
@@ -82,6 +85,7 @@ public final class Int8PackedConv: @unchecked Sendable {
 
     deinit {
         flat?.deallocate()
+        tap4?.deallocate()
         denseFlat?.deallocate()
         packed.deallocate()
         offsets?.deallocate()
@@ -162,6 +166,10 @@ public enum Int8ConvKernels {
             vseg_q8_pack_dwflat(g.inC, taps, weights, bias, scales, inputZeroPoint, f)
             p.flat = f
             p.scratchBytes = vseg_q8_dwflat_scratch_size(d)
+        } else if let d = p.dw, vseg_q8_dwtap4_supported(isa.rawValue, d) != 0 {
+            let f = UnsafeMutableRawPointer.allocate(byteCount: max(vseg_q8_packed_dwtap4_size(g.inC, taps), 1), alignment: 64)
+            vseg_q8_pack_dwtap4(g.inC, taps, weights, bias, scales, inputZeroPoint, f)
+            p.tap4 = f
         }
         return p
     }
@@ -243,8 +251,12 @@ public enum Int8ConvKernels {
             while r < u1 {
                 let b = r / g.outH, y0 = r % g.outH
                 let y1 = min(g.outH, y0 + (u1 - r))
-                vseg_q8_dwconv(isa, p.dw!, input + b * g.inH * g.inW * g.inC, p.zero, p.packed,
-                               output + b * g.outH * g.outW * g.outC, Int32(y0), Int32(y1), p.params)
+                let x = input + b * g.inH * g.inW * g.inC, y = output + b * g.outH * g.outW * g.outC
+                if let tap4 = p.tap4 {
+                    vseg_q8_dwconv_tap4(p.dw!, x, p.zero, tap4, y, Int32(y0), Int32(y1), p.params)
+                } else {
+                    vseg_q8_dwconv(isa, p.dw!, x, p.zero, p.packed, y, Int32(y0), Int32(y1), p.params)
+                }
                 r += y1 - y0
             }
         }
