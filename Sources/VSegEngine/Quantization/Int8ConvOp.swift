@@ -4,9 +4,10 @@ import VSegCore
 /// INT8 Conv2D / DepthwiseConv2D / TransposeConv2D (QuantScheme.swift).
 /// Weights are quantized per output channel at prepare, the bias to int32, the
 /// fused clamp (ReLU, ReLU6, Clip) becomes the output clamp. Dense convs run the
-/// C indirect GEMM, depthwise (multiplier 1, also ONNX groups == C) the C
-/// depthwise kernel, transposed convs one indirect GEMM per output phase
-/// (`Int8TransposedConv`). Reference path: `Int8Reference`.
+/// C indirect GEMM (or, at stride 1 with 1/2/4/8 outputs on AVX-512 VNNI, the
+/// row-flat kernel; few input channels: `RowMergedRun`), depthwise (multiplier 1,
+/// also ONNX groups == C) the C depthwise kernels, transposed convs one indirect
+/// GEMM per output phase (`Int8TransposedConv`). Reference path: `Int8Reference`.
 enum Int8ConvOp: Int8OpDefinition {
     enum Form { case dense, depthwise, transposed }
 
