@@ -123,31 +123,38 @@ static void pad_row(const vseg_q8_dw_geometry *g, const uint8_t *input, int32_t 
     memset(dst + (size_t)(left + copy) * C, zp, (size_t)right * C);
 }
 
-/* 64 output bytes of one block: byte j sums, over the taps, rows[t][off + j] times
- * the block's weights (bytes outside `m` read as 0), then requantizes. */
-T512_INLINE __m512i tap4_block(const uint8_t *const *rows, size_t off, size_t taps, __mmask64 m, const uint8_t *blk,
-                               __m512 lo, __m512 hi, __m512i zp) {
-    __m512i acc[4];
-    for (int k = 0; k < 4; k++) acc[k] = _mm512_loadu_si512(blk + k * 64);
-    const uint8_t *w = blk + 512;
-    for (size_t t = 0; t < taps; t += 4, w += 256) {
-        __m512i a[4];
-        for (size_t j = 0; j < 4; j++)
-            a[j] = t + j < taps ? _mm512_maskz_loadu_epi8(m, rows[t + j] + off) : _mm512_setzero_si512();
-        const __m512i lo01 = _mm512_unpacklo_epi8(a[0], a[1]), hi01 = _mm512_unpackhi_epi8(a[0], a[1]);
-        const __m512i lo23 = _mm512_unpacklo_epi8(a[2], a[3]), hi23 = _mm512_unpackhi_epi8(a[2], a[3]);
-        acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_unpacklo_epi16(lo01, lo23), _mm512_loadu_si512(w));
-        acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_unpackhi_epi16(lo01, lo23), _mm512_loadu_si512(w + 64));
-        acc[2] = _mm512_dpbusd_epi32(acc[2], _mm512_unpacklo_epi16(hi01, hi23), _mm512_loadu_si512(w + 128));
-        acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(hi01, hi23), _mm512_loadu_si512(w + 192));
+/* 64 output bytes of each of NB blocks (NB independent accumulator sets keep
+ * more vpdpbusd chains in flight): byte j of block b sums, over the taps,
+ * rows[t][off[b] + j] times block blk[b]'s weights (bytes outside `m` read as
+ * 0), then requantizes into res[b]. */
+T512_INLINE void tap4_blocks(const int NB, const uint8_t *const *rows, const size_t *off, size_t taps, __mmask64 m,
+                             const uint8_t *const *blk, __m512 lo, __m512 hi, __m512i zp, __m512i *res) {
+    __m512i acc[2][4];
+    for (int b = 0; b < NB; b++)
+        for (int k = 0; k < 4; k++) acc[b][k] = _mm512_loadu_si512(blk[b] + k * 64);
+    for (size_t t = 0, wo = 512; t < taps; t += 4, wo += 256) {
+        for (int b = 0; b < NB; b++) {
+            __m512i a[4];
+            for (size_t j = 0; j < 4; j++)
+                a[j] = t + j < taps ? _mm512_maskz_loadu_epi8(m, rows[t + j] + off[b]) : _mm512_setzero_si512();
+            const __m512i lo01 = _mm512_unpacklo_epi8(a[0], a[1]), hi01 = _mm512_unpackhi_epi8(a[0], a[1]);
+            const __m512i lo23 = _mm512_unpacklo_epi8(a[2], a[3]), hi23 = _mm512_unpackhi_epi8(a[2], a[3]);
+            const uint8_t *w = blk[b] + wo;
+            acc[b][0] = _mm512_dpbusd_epi32(acc[b][0], _mm512_unpacklo_epi16(lo01, lo23), _mm512_loadu_si512(w));
+            acc[b][1] = _mm512_dpbusd_epi32(acc[b][1], _mm512_unpackhi_epi16(lo01, lo23), _mm512_loadu_si512(w + 64));
+            acc[b][2] = _mm512_dpbusd_epi32(acc[b][2], _mm512_unpacklo_epi16(hi01, hi23), _mm512_loadu_si512(w + 128));
+            acc[b][3] = _mm512_dpbusd_epi32(acc[b][3], _mm512_unpackhi_epi16(hi01, hi23), _mm512_loadu_si512(w + 192));
+        }
     }
-    __m512i q[4];
-    for (int k = 0; k < 4; k++) {
-        __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[k]), _mm512_loadu_ps((const float *)(blk + 256 + k * 64)));
-        v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-        q[k] = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
+    for (int b = 0; b < NB; b++) {
+        __m512i q[4];
+        for (int k = 0; k < 4; k++) {
+            __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[b][k]), _mm512_loadu_ps((const float *)(blk[b] + 256 + k * 64)));
+            v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+            q[k] = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
+        }
+        res[b] = _mm512_packus_epi16(_mm512_packus_epi32(q[0], q[1]), _mm512_packus_epi32(q[2], q[3]));
     }
-    return _mm512_packus_epi16(_mm512_packus_epi32(q[0], q[1]), _mm512_packus_epi32(q[2], q[3]));
 }
 
 T512 void vseg_q8_dwconv_flat(const vseg_q8_dw_geometry *g, const uint8_t *input, const void *packed,
@@ -172,10 +179,22 @@ T512 void vseg_q8_dwconv_flat(const vseg_q8_dw_geometry *g, const uint8_t *input
             for (int32_t kx = 0; kx < g->k_w; kx++) rows[ky * g->k_w + kx] = row + (size_t)kx * g->dilation_w * C;
         }
         uint8_t *out = output + (size_t)y * len;
-        for (size_t b = 0; b < blocks; b++) {
-            const size_t f0 = b * 64;
+        size_t b = 0;
+        for (; b + 2 < blocks; b += 2) { /* full blocks in pairs; the last (maybe partial) one alone */
+            const size_t off[2] = {b * 64, b * 64 + 64};
+            const uint8_t *blk[2] = {pk + ((off[0] % C) / gsz) * pb, pk + ((off[1] % C) / gsz) * pb};
+            __m512i res[2];
+            tap4_blocks(2, rows, off, taps, ~(__mmask64)0, blk, lo, hi, zp, res);
+            _mm512_storeu_si512(out + off[0], res[0]);
+            _mm512_storeu_si512(out + off[1], res[1]);
+        }
+        for (; b < blocks; b++) {
+            const size_t off[1] = {b * 64};
+            const uint8_t *blk[1] = {pk + ((off[0] % C) / gsz) * pb};
             const __mmask64 m = b + 1 == blocks ? tail : ~(__mmask64)0;
-            _mm512_mask_storeu_epi8(out + f0, m, tap4_block(rows, f0, taps, m, pk + ((f0 % C) / gsz) * pb, lo, hi, zp));
+            __m512i res[1];
+            tap4_blocks(1, rows, off, taps, m, blk, lo, hi, zp, res);
+            _mm512_mask_storeu_epi8(out + off[0], m, res[0]);
         }
     }
 }
@@ -191,16 +210,40 @@ T512 void vseg_q8_dwconv_tap4(const vseg_q8_dw_geometry *g, const uint8_t *input
     const uint8_t *rows[64];
     ptrdiff_t toff[64];
     dw_tap_offsets(g, toff);
-    for (int32_t oy = y_begin; oy < y_end; oy++)
-        for (int32_t ox = 0; ox < g->out_w; ox++) {
+    const int32_t span_w = (g->k_w - 1) * g->dilation_w, span_h = (g->k_h - 1) * g->dilation_h;
+    for (int32_t oy = y_begin; oy < y_end; oy++) {
+        const int32_t iy0 = oy * g->stride_h - g->pad_top;
+        const int rows_inside = iy0 >= 0 && iy0 + span_h < g->in_h;
+        for (int32_t ox = 0; ox < g->out_w;) {
             uint8_t *out = output + ((size_t)oy * g->out_w + ox) * C;
             dw_rows(g, oy, ox, input, zero, toff, rows);
+            const int32_t ix0 = ox * g->stride_w - g->pad_left;
+            /* two neighbouring pixels whose windows are inside the image: the second one's
+             * taps are the first one's shifted by stride_w pixels, and two independent
+             * accumulator sets keep more vpdpbusd chains in flight */
+            const int pair = rows_inside && ox + 1 < g->out_w && ix0 >= 0 && ix0 + g->stride_w + span_w < g->in_w;
+            const size_t next = (size_t)g->stride_w * (size_t)C;
             const uint8_t *blk = (const uint8_t *)packed;
             for (int32_t c0 = 0; c0 < C; c0 += 64, blk += bb) {
                 const __mmask64 m = C - c0 >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (C - c0)) - 1);
-                _mm512_mask_storeu_epi8(out + c0, m, tap4_block(rows, (size_t)c0, taps, m, blk, lo, hi, zp));
+                if (pair) {
+                    const size_t off[2] = {(size_t)c0, (size_t)c0 + next};
+                    const uint8_t *b2[2] = {blk, blk};
+                    __m512i res[2];
+                    tap4_blocks(2, rows, off, taps, m, b2, lo, hi, zp, res);
+                    _mm512_mask_storeu_epi8(out + c0, m, res[0]);
+                    _mm512_mask_storeu_epi8(out + C + c0, m, res[1]);
+                } else {
+                    const size_t off[1] = {(size_t)c0};
+                    const uint8_t *b1[1] = {blk};
+                    __m512i res[1];
+                    tap4_blocks(1, rows, off, taps, m, b1, lo, hi, zp, res);
+                    _mm512_mask_storeu_epi8(out + c0, m, res[0]);
+                }
             }
+            ox += pair ? 2 : 1;
         }
+    }
 }
 #else
 void vseg_q8_dwconv_flat(const vseg_q8_dw_geometry *g, const uint8_t *input, const void *packed,
