@@ -1,11 +1,12 @@
 /* float32 <-> uint8 conversions at the edges of the INT8 graph (Quantize /
  * Dequantize nodes), per-tensor parameters. Plain loops that the compiler
- * vectorizes; an AVX2 clone is picked at run time on x86-64. Arithmetic is the
+ * vectorizes; an AVX-512 (quantize) or AVX2 clone is picked at run time on x86-64. Arithmetic is the
  * Swift twin's, operation for operation (no FMA, no reassociation):
  *   quantize:   v = x / scale, clamped to +-512 (outside 0...255 either way),
  *               rounded to nearest even with the 1.5 * 2^23 magic number,
  *               + zero_point, clamped to 0...255
  *   dequantize: y = scale * (float)(q - zero_point) */
+#include "ckernels.h"
 #include "ckernels_int8.h"
 
 #define Q8_QUANTIZE_BODY                                                        \
@@ -30,6 +31,11 @@ static void dequantize_base(const uint8_t *restrict x, float *restrict y, size_t
 }
 
 #if defined(__x86_64__)
+/* 16 lanes: the loop is bound by the division (one vdivps per vector). */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+static void quantize_avx512(const float *restrict x, uint8_t *restrict y, size_t n, float scale, int32_t zp) {
+    Q8_QUANTIZE_BODY
+}
 __attribute__((target("avx2")))
 static void quantize_avx2(const float *restrict x, uint8_t *restrict y, size_t n, float scale, int32_t zp) {
     Q8_QUANTIZE_BODY
@@ -42,6 +48,7 @@ static void dequantize_avx2(const uint8_t *restrict x, float *restrict y, size_t
 
 void vseg_q8_quantize_f32(const float *x, uint8_t *y, size_t n, float scale, int32_t zero_point) {
 #if defined(__x86_64__)
+    if (vseg_cpu_has_avx512f()) { quantize_avx512(x, y, n, scale, zero_point); return; }
     if (__builtin_cpu_supports("avx2")) { quantize_avx2(x, y, n, scale, zero_point); return; }
 #endif
     quantize_base(x, y, n, scale, zero_point);

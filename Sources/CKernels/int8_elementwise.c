@@ -368,6 +368,65 @@ T_AVX512 static void maxpool_avx512_reg(const vseg_q8_pool_geometry *g, const ui
     }
 }
 
+/* The c bytes of each of 16 / c pixels at base + off[i], one after the other (c = 1, 2, 4, 8). */
+T_AVX512 static inline __m128i resize_pixels(const int c, const uint8_t *base, const ptrdiff_t *off) {
+    if (c == 8) {
+        uint64_t a, b;
+        memcpy(&a, base + off[0], 8); memcpy(&b, base + off[1], 8);
+        return _mm_set_epi64x((long long)b, (long long)a);
+    }
+    if (c == 4) {
+        uint32_t v[4];
+        for (int i = 0; i < 4; i++) memcpy(&v[i], base + off[i], 4);
+        return _mm_set_epi32((int)v[3], (int)v[2], (int)v[1], (int)v[0]);
+    }
+    uint8_t v[16];
+    for (int i = 0; i < 16 / c; i++) memcpy(v + i * c, base + off[i], (size_t)c);
+    return _mm_loadu_si128((const __m128i *)v);
+}
+
+/* Bilinear row for c = 1, 2, 4 or 8 (resize_row's channel loop would run them
+ * in scalar code): 16 / c output pixels per vector, lane l is pixel l / c,
+ * channel l % c. Per lane the operations of resize_row, in its order. */
+T_AVX512 static inline void resize_small_c(const int c, const uint8_t *r0, const uint8_t *r1, size_t ow,
+                                           const ptrdiff_t *x0, const ptrdiff_t *x1, const float *wx, float fy,
+                                           uint8_t *y) {
+    const int px = 16 / c;
+    const __m512 vfy = _mm512_set1_ps(fy), vgy = _mm512_set1_ps(1.0f - fy), one = _mm512_set1_ps(1.0f);
+    const __m512 zero = _mm512_setzero_ps(), top255 = _mm512_set1_ps(255.0f), magic = _mm512_set1_ps(MAGIC);
+    const __m512i bits = _mm512_set1_epi32(MAGIC_BITS);
+    const int sh = c == 8 ? 3 : c == 4 ? 2 : c == 2 ? 1 : 0;
+    const __m512i lane_px = _mm512_srli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), sh);
+    const __mmask16 wmask = (__mmask16)((1u << px) - 1);
+    size_t ox = 0;
+    for (; ox + (size_t)px <= ow; ox += (size_t)px) {
+        const __m512 fx = _mm512_permutexvar_ps(lane_px, _mm512_maskz_loadu_ps(wmask, wx + ox));
+        const __m512 gx = _mm512_sub_ps(one, fx);
+        const __m512 q00 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(resize_pixels(c, r0, x0 + ox)));
+        const __m512 q01 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(resize_pixels(c, r0, x1 + ox)));
+        const __m512 q10 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(resize_pixels(c, r1, x0 + ox)));
+        const __m512 q11 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(resize_pixels(c, r1, x1 + ox)));
+        const __m512 top = _mm512_add_ps(_mm512_mul_ps(q00, gx), _mm512_mul_ps(q01, fx));
+        const __m512 bot = _mm512_add_ps(_mm512_mul_ps(q10, gx), _mm512_mul_ps(q11, fx));
+        __m512 v = _mm512_add_ps(_mm512_mul_ps(top, vgy), _mm512_mul_ps(bot, vfy));
+        v = _mm512_min_ps(_mm512_max_ps(v, zero), top255);
+        const __m512i q = _mm512_sub_epi32(_mm512_castps_si512(_mm512_add_ps(v, magic)), bits);
+        _mm_storeu_si128((__m128i *)(y + ox * (size_t)c), _mm512_cvtepi32_epi8(q));
+    }
+    if (ox < ow) resize_row(r0, r1, ow - ox, (size_t)c, x0 + ox, x1 + ox, wx + ox, fy, y + ox * (size_t)c);
+}
+
+T_AVX512 static void resize_small_avx512(const uint8_t *r0, const uint8_t *r1, size_t ow, size_t c,
+                                         const ptrdiff_t *x0, const ptrdiff_t *x1, const float *wx, float fy,
+                                         uint8_t *y) {
+    switch (c) {
+    case 1: resize_small_c(1, r0, r1, ow, x0, x1, wx, fy, y); break;
+    case 2: resize_small_c(2, r0, r1, ow, x0, x1, wx, fy, y); break;
+    case 4: resize_small_c(4, r0, r1, ow, x0, x1, wx, fy, y); break;
+    default: resize_small_c(8, r0, r1, ow, x0, x1, wx, fy, y); break;
+    }
+}
+
 /* Column sums with 16 columns per register, summed down all rows (one store per column). */
 T_AVX512 static void sum_rows_avx512(const uint8_t *x, size_t rows, size_t inner, int32_t *acc) {
     for (size_t i0 = 0; i0 < inner; i0 += 16) {
@@ -552,7 +611,10 @@ void vseg_q8_resize_bilinear_row(int isa, const uint8_t *r0, const uint8_t *r1, 
                                  const ptrdiff_t *x0, const ptrdiff_t *x1, const float *wx, float fy, uint8_t *y) {
     switch (ew_level(isa)) {
 #if defined(__x86_64__)
-    case EW_AVX512: resize_avx512(r0, r1, ow, c, x0, x1, wx, fy, y); return;
+    case EW_AVX512:
+        if (c == 1 || c == 2 || c == 4 || c == 8) resize_small_avx512(r0, r1, ow, c, x0, x1, wx, fy, y);
+        else resize_avx512(r0, r1, ow, c, x0, x1, wx, fy, y);
+        return;
     case EW_AVX2: resize_avx2(r0, r1, ow, c, x0, x1, wx, fy, y); return;
 #endif
     default: resize_portable(r0, r1, ow, c, x0, x1, wx, fy, y); return;

@@ -96,6 +96,85 @@ final class Int8KernelTests: XCTestCase {
         }
     }
 
+    /// The row-flat dense kernel (stride 1, out_c 1/2/4/8, in_c 4...64) against the
+    /// reference and the GEMM of the same pack: widths around its 16-pixel groups,
+    /// in-place rows (no horizontal padding) and padded ring rows, dilation, batches,
+    /// task splits, fused clamps and float32 output.
+    func testDenseRowFlatBitExact() throws {
+        guard Int8ISA.avx512VNNI.isSupported else { throw XCTSkip("row-flat kernels need AVX-512 VNNI") }
+        var rng = Int8Rng(seed: 0x5EED_0005)
+        // (kH, kW, padTop, padLeft, dilation): padLeft 0 with a matching width runs on the input rows in place
+        let kernels = [(1, 1, 0, 0, 1), (3, 3, 1, 1, 1), (3, 3, 0, 0, 1), (3, 1, 1, 0, 1), (1, 3, 0, 1, 1),
+                       (3, 3, 2, 2, 2), (5, 5, 2, 2, 1), (1, 1, 1, 1, 1)]
+        var flatCases = 0
+        for (ci, (kH, kW, padTop, padLeft, dilation)) in kernels.enumerated() {
+            for rep in 0..<10 {
+                let inC = rng.pick([4, 8, 16, 32, 64])
+                let outC = rng.pick([1, 2, 4, 8].filter { $0 * inC <= 64 })
+                let w = rep < 5 ? [1, 15, 16, 17, 33][rep] : rng.int(1...40), h = rng.int(1...6)
+                let ekH = (kH - 1) * dilation + 1, ekW = (kW - 1) * dilation + 1
+                let inH = max(h, ekH - 2 * padTop), inW = max(w, ekW - 2 * padLeft)
+                var g = ConvGeometry(batch: rep % 3 == 2 ? 2 : 1, inH: inH, inW: inW, inC: inC,
+                                     outH: inH + 2 * padTop - ekH + 1, outW: inW + 2 * padLeft - ekW + 1, outC: outC,
+                                     kH: kH, kW: kW, strideH: 1, strideW: 1, dilationH: dilation, dilationW: dilation,
+                                     padTop: padTop, padLeft: padLeft)
+                g.outMin = 0
+                let input = rng.bytes(g.batch * g.inH * g.inW * inC)
+                let weights = rng.weights(outC * kH * kW * inC), bias = rng.bias(outC)
+                let scales = rng.scales(outC, extreme: rep % 4 == 2)
+                let zpIn = Int32(rng.pick([0, 128, 255, rng.int(0...255)]))
+                let zpOut = Int32(rng.pick([0, 128, 255, rng.int(0...255)]))
+                let floatOut = outC == 1 && rep % 2 == 1
+                let params = floatOut ? Int8OutputParams.float(min: rep % 4 == 1 ? 0 : -.infinity, max: rep % 4 == 1 ? 6 : .infinity)
+                    : rep % 4 == 3 ? Int8OutputParams(zeroPoint: zpOut, qmin: zpOut, qmax: max(zpOut, min(255, zpOut + 40)))
+                    : Int8OutputParams(zeroPoint: zpOut)
+                let outCount = g.batch * g.outH * g.outW * outC
+                let what = "flat case \(ci).\(rep) \(g) float \(floatOut) zp \(zpIn)->\(zpOut)"
+                XCTAssertTrue(Int8ConvKernels.denseFlatApplies(g, output: params, isa: .avx512VNNI), what)
+                let p = Int8ConvKernels.packDense(g, weights: weights, bias: bias, scales: scales, inputZeroPoint: zpIn,
+                                                  output: params, isa: .avx512VNNI)
+                XCTAssertGreaterThan(p.scratchBytes, 0, what)
+                if floatOut {
+                    var want = [Float](repeating: 0, count: outCount)
+                    Int8Reference.conv(g, input: input, inputZeroPoint: zpIn, weights: weights, bias: bias,
+                                       scales: scales, output: params, intoFloat: &want)
+                    for tasks in [1, 3] {
+                        for scratch in [true, false] {
+                            let got = runInt8(p, input: input, outCount: outCount * 4, tasks: tasks, scratch: scratch)
+                            let gotF = got.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+                            let bad = zip(gotF, want).filter { $0.bitPattern != $1.bitPattern }.count
+                            XCTAssertEqual(bad, 0, "\(what) tasks \(tasks) flat \(scratch): floats differ")
+                        }
+                    }
+                } else {
+                    var want = [UInt8](repeating: 0, count: outCount)
+                    Int8Reference.conv(g, input: input, inputZeroPoint: zpIn, weights: weights, bias: bias,
+                                       scales: scales, output: params, into: &want)
+                    for tasks in [1, 3] {
+                        for scratch in [true, false] {
+                            let got = runInt8(p, input: input, outCount: outCount, tasks: tasks, scratch: scratch)
+                            assertBitExact(got, want, "\(what) tasks \(tasks) flat \(scratch)")
+                        }
+                    }
+                }
+                flatCases += 1
+            }
+        }
+        XCTAssertEqual(flatCases, kernels.count * 10)
+        // Shapes the kernel leaves to the GEMM.
+        let base = int8ConvGeometry(h: 8, w: 8, inC: 8, outC: 1, k: 3, stride: 1, pad: 1)
+        XCTAssertTrue(Int8ConvKernels.denseFlatApplies(base, output: Int8OutputParams(zeroPoint: 0), isa: .avx512VNNI))
+        for g in [int8ConvGeometry(h: 8, w: 8, inC: 8, outC: 1, k: 3, stride: 2, pad: 1),
+                  int8ConvGeometry(h: 8, w: 8, inC: 12, outC: 1, k: 3, stride: 1, pad: 1),
+                  int8ConvGeometry(h: 8, w: 8, inC: 8, outC: 3, k: 3, stride: 1, pad: 1),
+                  int8ConvGeometry(h: 8, w: 8, inC: 16, outC: 8, k: 1, stride: 1, pad: 0)] {
+            XCTAssertFalse(Int8ConvKernels.denseFlatApplies(g, output: Int8OutputParams(zeroPoint: 0), isa: .avx512VNNI), "\(g)")
+        }
+        let twoFloat = int8ConvGeometry(h: 8, w: 8, inC: 8, outC: 2, k: 1, stride: 1, pad: 0)
+        XCTAssertFalse(Int8ConvKernels.denseFlatApplies(twoFloat, output: .float(), isa: .avx512VNNI))
+        XCTAssertFalse(Int8ConvKernels.denseFlatApplies(base, output: Int8OutputParams(zeroPoint: 0), isa: .portable))
+    }
+
     func testDepthwiseBitExactAllVariants() {
         var rng = Int8Rng(seed: 0x5EED_0003)
         var flatCases = 0
@@ -135,6 +214,51 @@ final class Int8KernelTests: XCTestCase {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// The AVX-512 depthwise kernels sum taps in groups of four (row-flat at stride 1,
+    /// per pixel and 64 channels at stride 2): kernels whose tap count leaves a last
+    /// group of 1, 2, 3 or 4 taps (non-square, dilated), over channel counts that give
+    /// one or many 64-byte phases or blocks, against the reference (and at stride 1
+    /// the per-pixel kernel of the same pack).
+    func testDepthwiseRowFlatTapGroups() throws {
+        guard Int8ISA.avx512VNNI.isSupported else { throw XCTSkip("row-flat kernels need AVX-512 VNNI") }
+        var rng = Int8Rng(seed: 0x5EED_0006)
+        // (kH, kW, padTop, padLeft, dilation)
+        let kernels = [(1, 2, 0, 1, 1), (1, 3, 0, 1, 1), (2, 2, 1, 0, 1), (3, 2, 1, 1, 1), (7, 1, 3, 0, 1),
+                       (2, 3, 1, 1, 2), (3, 4, 1, 2, 1), (5, 3, 2, 1, 1), (4, 4, 1, 2, 1)]
+        for (ci, (kH, kW, padTop, padLeft, dilation)) in kernels.enumerated() {
+            for rep in 0..<12 {
+                let stride = rep < 6 ? 1 : 2
+                let c = rng.pick([1, 3, 8, 16, 24, 33, 64, 88, 130])
+                let ekH = (kH - 1) * dilation + 1, ekW = (kW - 1) * dilation + 1
+                let inH = max(rng.int(1...7), ekH - 2 * padTop), inW = max(rng.int(1...30), ekW - 2 * padLeft)
+                let g = ConvGeometry(batch: rep % 3 == 2 ? 2 : 1, inH: inH, inW: inW, inC: c,
+                                     outH: (inH + 2 * padTop - ekH) / stride + 1, outW: (inW + 2 * padLeft - ekW) / stride + 1,
+                                     outC: c, kH: kH, kW: kW, strideH: stride, strideW: stride, dilationH: dilation, dilationW: dilation,
+                                     padTop: padTop, padLeft: padLeft, groups: c)
+                let input = rng.bytes(g.batch * g.inH * g.inW * c)
+                let weights = rng.weights(kH * kW * c), bias = rng.bias(c)
+                let scales = rng.scales(c, extreme: rep % 4 == 2)
+                let zpIn = Int32(rng.pick([0, 128, 255, rng.int(0...255)]))
+                let zpOut = Int32(rng.pick([0, 128, 255, rng.int(0...255)]))
+                let params = rep % 2 == 1 ? Int8OutputParams(zeroPoint: zpOut, qmin: zpOut, qmax: max(zpOut, min(255, zpOut + 60)))
+                    : Int8OutputParams(zeroPoint: zpOut)
+                let outCount = g.batch * g.outH * g.outW * c
+                var want = [UInt8](repeating: 0, count: outCount)
+                Int8Reference.depthwise(g, input: input, inputZeroPoint: zpIn, weights: weights, bias: bias,
+                                        scales: scales, output: params, into: &want)
+                let p = Int8ConvKernels.packDepthwise(g, weights: weights, bias: bias, scales: scales,
+                                                      inputZeroPoint: zpIn, output: params, isa: .avx512VNNI)
+                let what = "dw tap groups case \(ci).\(rep) \(g) zp \(zpIn)->\(zpOut)"
+                XCTAssertEqual(p.scratchBytes > 0, stride == 1, what)
+                for tasks in [1, 4] {
+                    assertBitExact(runInt8(p, input: input, outCount: outCount, tasks: tasks), want, "\(what) tasks \(tasks)")
+                }
+                assertBitExact(runInt8(p, input: input, outCount: outCount, tasks: 1, scratch: false), want,
+                               "\(what) per-pixel")
             }
         }
     }

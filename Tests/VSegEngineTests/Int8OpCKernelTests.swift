@@ -71,11 +71,42 @@ final class Int8OpCKernelTests: XCTestCase {
         }
     }
 
+    /// The graph-edge conversions (int8_convert.c, AVX-512 / AVX2 clone or portable
+    /// loop, whichever this CPU picks) against ActivationQuant's formulas: exact
+    /// ties of x / scale, values far outside the range, lengths around 8/16 lanes
+    /// and misaligned starts.
+    func testQuantizeDequantizeMatchTwins() {
+        var rng = SplitMix64(seed: 902)
+        for n in lengths + [0, 4099] {
+            let q = ActivationQuant(scale: rng.pick([Float(1) / 255, 0.0473, 1.5, 3e-4]), zeroPoint: Int32(rng.int(0 ... 255)))
+            let x = (0 ..< n + 3).map { i -> Float in
+                switch i % 4 {
+                case 0: return (Float(rng.int(-300 ... 300)) + 0.5) * q.scale  // x / scale near a tie
+                case 1: return Float(rng.int(-1_000_000 ... 1_000_000)) / 1000 * q.scale
+                case 2: return Float(rng.int(-1 ... 1)) * 1e30
+                default: return Float(rng.int(-1 << 20 ... 1 << 20)) / Float(1 << 20)
+                }
+            }
+            let off = n % 3  // start off the vector alignment
+            var y = [UInt8](repeating: 0xA5, count: n + 3)
+            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+                vseg_q8_quantize_f32(xp.baseAddress! + off, yp.baseAddress! + off, n, q.scale, q.zeroPoint)
+            } }
+            var bad = 0
+            for i in 0 ..< n + 3 where y[i] != (i >= off && i < off + n ? q.quantize(x[i]) : 0xA5) { bad += 1 }
+            XCTAssertEqual(bad, 0, "quantize n \(n) scale \(q.scale) zp \(q.zeroPoint)")
+            let b = bytes(n, &rng)
+            var f = [Float](repeating: -1, count: n)
+            vseg_q8_dequantize_u8(b, &f, n, q.scale, q.zeroPoint)
+            XCTAssertEqual(f.map(\.bitPattern), b.map { q.dequantize($0).bitPattern }, "dequantize n \(n)")
+        }
+    }
+
     func testBilinearRowEveryISA() {
         var rng = SplitMix64(seed: 901)
-        let iw = 6, ow = 11
-        for isa in Int8ISA.supported {
-            for c in [1, 3, 8, 15, 16, 17, 31, 32, 33, 64, 65] {
+        // C of 1, 2, 4 and 8 run 16 / C pixels per vector on AVX-512; ow 37 leaves a tail for each
+        for (iw, ow, isa) in Int8ISA.supported.flatMap({ isa in [(6, 11, isa), (19, 37, isa)] }) {
+            for c in [1, 2, 3, 4, 8, 15, 16, 17, 31, 32, 33, 64, 65] {
                 let r0 = bytes(iw * c, &rng), r1 = bytes(iw * c, &rng)
                 let x0 = (0 ..< ow).map { _ in rng.int(0 ... iw - 1) }, x1 = x0.map { min($0 + 1, iw - 1) }
                 // Weights of 0, 1/2 (ties round to even) and arbitrary ones.

@@ -137,13 +137,16 @@ final class Int8SessionTests: XCTestCase {
     }
 
     /// Few input channels take the row-merged path (kernel rows as one tap); its
-    /// padded copy and offsets must give the reference's bytes.
+    /// padded copy (or, without padding, the input itself) and offsets must give
+    /// the reference's bytes. At stride 1 with 1/2/4/8 outputs and 4...64 inputs
+    /// the row-flat kernel runs instead (3x3 8->1 below).
     func testSmallChannelStemsMatchReference() throws {
         var rng = SeededRandom(seed: 0x57E)
         // (kernel, stride, pad, dilationH, inC, outC, h, w)
         let cases: [(Int, Int, Int, Int, Int, Int, Int, Int)] = [(7, 2, 3, 1, 3, 64, 20, 31), (3, 1, 1, 1, 1, 5, 9, 9),
                                                                   (5, 3, 0, 1, 4, 17, 16, 13), (3, 2, 2, 2, 8, 8, 11, 7),
-                                                                  (2, 1, 0, 1, 15, 3, 6, 6)]
+                                                                  (2, 1, 0, 1, 15, 3, 6, 6), (3, 2, 0, 1, 3, 24, 17, 17),
+                                                                  (3, 1, 1, 1, 8, 1, 12, 19), (3, 1, 0, 1, 4, 4, 9, 17)]
         for (k, stride, pad, dh, ci, co, h, w) in cases {
             var g = Graph(format: .builtin)
             let x = Int8GraphHarness.input(&g, [1, h, w, ci])

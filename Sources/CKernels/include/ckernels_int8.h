@@ -98,7 +98,8 @@ void vseg_q8_dwconv(int isa, const vseg_q8_dw_geometry *g, const uint8_t *input,
                     const vseg_q8_output_params *params);
 
 /* Row-flat depthwise for stride 1 on AVX-512 VNNI (int8_dwflat.c): per 64
- * output bytes and tap one load and 4 vpdpbusd. Use only when
+ * output bytes and group of four taps, four loads interleaved bytewise and
+ * 4 vpdpbusd. Use only when
  * vseg_q8_dwflat_supported(isa, g). Packed per channel phase by
  * vseg_q8_pack_dwflat (same arguments as vseg_q8_pack_dw); each concurrently
  * running call needs its own scratch of vseg_q8_dwflat_scratch_size(g) bytes.
@@ -111,6 +112,48 @@ size_t vseg_q8_dwflat_scratch_size(const vseg_q8_dw_geometry *g);
 void vseg_q8_dwconv_flat(const vseg_q8_dw_geometry *g, const uint8_t *input, const void *packed,
                          uint8_t *output, int32_t y_begin, int32_t y_end, const vseg_q8_output_params *p,
                          uint8_t *scratch, int32_t zp_in);
+
+/* Depthwise on AVX-512 VNNI for any stride (int8_dwflat.c): per output pixel
+ * and block of 64 channels, the row-flat kernel's groups of four interleaved
+ * taps (4 vpdpbusd per four taps instead of one per tap and 16 channels).
+ * Use only when vseg_q8_dwtap4_supported(isa, g); packed by
+ * vseg_q8_pack_dwtap4 (same arguments as vseg_q8_pack_dw); `zero`: `channels`
+ * bytes of zp_in. Arguments otherwise as vseg_q8_dwconv. */
+int vseg_q8_dwtap4_supported(int isa, const vseg_q8_dw_geometry *g);
+size_t vseg_q8_packed_dwtap4_size(size_t channels, size_t taps);
+void vseg_q8_pack_dwtap4(size_t channels, size_t taps, const int8_t *weights, const int32_t *bias,
+                         const float *scale, int32_t zp_in, void *packed);
+void vseg_q8_dwconv_tap4(const vseg_q8_dw_geometry *g, const uint8_t *input, const uint8_t *zero,
+                         const void *packed, uint8_t *output, int32_t y_begin, int32_t y_end,
+                         const vseg_q8_output_params *p);
+
+/* Row-flat dense conv for few output channels on AVX-512 VNNI (int8_convflat.c),
+ * stride 1, groups 1. The GEMM tile spends a 16-column vpdpbusd on every 4
+ * input bytes of one pixel, wasted when N is 1...8; here, per output channel,
+ * one 64-byte load of a (zero-point padded) input row and one vpdpbusd per tap
+ * cover 64 / in_c pixels, and 16 pixels' lanes are then summed pairwise.
+ * Use only when vseg_q8_convflat_supported(isa, g, params): in_c 4, 8, 16, 32
+ * or 64, out_c 1, 2, 4 or 8 with out_c * in_c <= 64, at most 64 taps; float32
+ * output (params->float_out) only for out_c 1. Same int32 sums and fp32
+ * requantization as the GEMM variants, so bit-exact with them. */
+typedef struct {
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t k_h, k_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+} vseg_q8_conv_geometry;
+
+int vseg_q8_convflat_supported(int isa, const vseg_q8_conv_geometry *g, const vseg_q8_output_params *params);
+size_t vseg_q8_packed_convflat_size(size_t out_c, size_t taps);
+/* Same arguments as vseg_q8_pack_gemm (weights int8 [out_c][taps][in_c]). */
+void vseg_q8_pack_convflat(size_t out_c, size_t taps, size_t in_c, const int8_t *weights, const int32_t *bias,
+                           const float *scale, int32_t zp_in, void *packed);
+/* Bytes of scratch one concurrently running call needs. */
+size_t vseg_q8_convflat_scratch_size(const vseg_q8_conv_geometry *g);
+/* Output rows [y_begin, y_end) of one image; `input` / `output` point at the
+ * image's first row (output: out_h * out_w * out_c bytes, or floats). */
+void vseg_q8_convflat(const vseg_q8_conv_geometry *g, const uint8_t *input, const void *packed, uint8_t *output,
+                      int32_t y_begin, int32_t y_end, const vseg_q8_output_params *p, uint8_t *scratch,
+                      int32_t zp_in);
 
 /* Per-tensor float32 -> uint8 (QuantizeOp's arithmetic: x / scale clamped to
  * +-512, round to nearest even, + zero_point, clamped to 0...255) and back

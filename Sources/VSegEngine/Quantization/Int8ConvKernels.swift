@@ -27,8 +27,14 @@ public final class Int8PackedConv: @unchecked Sendable {
     let zero: UnsafeMutablePointer<UInt8>
     let params: UnsafeMutablePointer<vseg_q8_output_params>
     let dw: UnsafeMutablePointer<vseg_q8_dw_geometry>?
-    /// Depthwise weights in the row-flat layout (stride 1 on AVX-512 VNNI), nil when that kernel does not apply.
+    /// Dense convs with a row-flat pack: the geometry that kernel reads.
+    var denseFlat: UnsafeMutablePointer<vseg_q8_conv_geometry>?
+    /// Weights in the row-flat layout (stride 1 on AVX-512 VNNI: depthwise, or dense
+    /// with few output channels), nil when that kernel does not apply.
     var flat: UnsafeMutableRawPointer?
+    /// Depthwise weights for the per-pixel four-tap kernel (AVX-512 VNNI), packed when
+    /// the row-flat kernel does not apply (stride > 1); nil otherwise.
+    var tap4: UnsafeMutableRawPointer?
     /// Scratch bytes one task of the row-flat kernel needs (0: no row-flat kernel).
     public internal(set) var scratchBytes = 0
 
@@ -79,6 +85,8 @@ public final class Int8PackedConv: @unchecked Sendable {
 
     deinit {
         flat?.deallocate()
+        tap4?.deallocate()
+        denseFlat?.deallocate()
         packed.deallocate()
         offsets?.deallocate()
         zero.deallocate()
@@ -114,7 +122,34 @@ public enum Int8ConvKernels {
         let p = Int8PackedConv(geometry: g, kind: direct ? .gemm : .indirect, isa: isa,
                                inputZeroPoint: inputZeroPoint, output: output, packedBytes: bytes)
         vseg_q8_pack_gemm(g.outC, taps, g.inC, weights, bias, scales, inputZeroPoint, p.packed)
+        if denseFlatApplies(g, output: output, isa: isa), var cg = flatGeometry(g) {
+            let f = UnsafeMutableRawPointer.allocate(byteCount: vseg_q8_packed_convflat_size(g.outC, taps), alignment: 64)
+            vseg_q8_pack_convflat(g.outC, taps, g.inC, weights, bias, scales, inputZeroPoint, f)
+            p.flat = f
+            p.denseFlat = .allocate(capacity: 1)
+            p.denseFlat!.initialize(to: cg)
+            p.scratchBytes = vseg_q8_convflat_scratch_size(&cg)
+        }
         return p
+    }
+
+    /// Whether a dense conv of geometry `g` with `output` runs the row-flat kernel
+    /// on `isa` (stride 1, few output channels; see ckernels_int8.h) when given scratch.
+    public static func denseFlatApplies(_ g: ConvGeometry, output: Int8OutputParams, isa: Int8ISA = .selected) -> Bool {
+        guard g.groups == 1, var cg = flatGeometry(g) else { return false }
+        var params = output.c
+        return vseg_q8_convflat_supported(isa.rawValue, &cg, &params) != 0
+    }
+
+    static func flatGeometry(_ g: ConvGeometry) -> vseg_q8_conv_geometry? {
+        let dims = [g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kH, g.kW, g.strideH, g.strideW,
+                    g.dilationH, g.dilationW, g.padTop, g.padLeft]
+        guard dims.allSatisfy({ $0 >= 0 && $0 <= Int(Int32.max) }) else { return nil }
+        return vseg_q8_conv_geometry(
+            in_h: Int32(g.inH), in_w: Int32(g.inW), in_c: Int32(g.inC), out_h: Int32(g.outH), out_w: Int32(g.outW),
+            out_c: Int32(g.outC), k_h: Int32(g.kH), k_w: Int32(g.kW), stride_h: Int32(g.strideH),
+            stride_w: Int32(g.strideW), dilation_h: Int32(g.dilationH), dilation_w: Int32(g.dilationW),
+            pad_top: Int32(g.padTop), pad_left: Int32(g.padLeft))
     }
 
     public static func packDepthwise(_ g: ConvGeometry, weights: UnsafePointer<Int8>, bias: UnsafePointer<Int32>?,
@@ -131,14 +166,19 @@ public enum Int8ConvKernels {
             vseg_q8_pack_dwflat(g.inC, taps, weights, bias, scales, inputZeroPoint, f)
             p.flat = f
             p.scratchBytes = vseg_q8_dwflat_scratch_size(d)
+        } else if let d = p.dw, vseg_q8_dwtap4_supported(isa.rawValue, d) != 0 {
+            let f = UnsafeMutableRawPointer.allocate(byteCount: max(vseg_q8_packed_dwtap4_size(g.inC, taps), 1), alignment: 64)
+            vseg_q8_pack_dwtap4(g.inC, taps, weights, bias, scales, inputZeroPoint, f)
+            p.tap4 = f
         }
         return p
     }
 
-    /// Work units the rows are split into (`.gemm`/`.indirect`: output pixels, `.depthwise`: output rows).
+    /// Work units the rows are split into (`.gemm`/`.indirect`: blocks of `rowAlign` output
+    /// pixels, or output rows when the pack has a row-flat form; `.depthwise`: output rows).
     static func units(_ p: Int8PackedConv) -> Int {
         let g = p.geometry
-        return p.kind == .depthwise ? g.batch * g.outH : (g.batch * g.outH * g.outW + rowAlign - 1) / rowAlign
+        return p.kind == .depthwise || p.flat != nil ? g.batch * g.outH : (g.batch * g.outH * g.outW + rowAlign - 1) / rowAlign
     }
 
     /// How many tasks to split one run into for `threads` worker threads: one
@@ -155,7 +195,8 @@ public enum Int8ConvKernels {
     /// Computes task `task` of `taskCount` into `output` (uint8, or the bytes of a
     /// float32 buffer when the pack's output params are `.float`). No heap allocation.
     /// `scratch` (`p.scratchBytes` bytes, one per concurrently running task)
-    /// enables the row-flat depthwise kernel; without it the per-pixel one runs.
+    /// enables the row-flat kernel (depthwise, or dense with few output channels);
+    /// without it the per-pixel depthwise kernel or the GEMM runs.
     public static func run(_ p: Int8PackedConv, input: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>,
                            task: Int, taskCount: Int, scratch: UnsafeMutableRawPointer? = nil) {
         precondition(taskCount >= 1 && (0..<taskCount).contains(task), "task \(task) of \(taskCount)")
@@ -166,9 +207,24 @@ public enum Int8ConvKernels {
         let isa = p.isa.rawValue
         switch p.kind {
         case .gemm, .indirect:
-            let pixels = g.batch * g.outH * g.outW
-            let m0 = u0 * rowAlign, m1 = min(pixels, u1 * rowAlign)
             let es = p.output.floatOutput ? 4 : 1  // float32 output: `output` holds floats, strides in bytes
+            if let flat = p.flat, let cg = p.denseFlat {
+                if let scratch, p.scratchBytes > 0 {
+                    var r = u0
+                    while r < u1 {
+                        let b = r / g.outH, y0 = r % g.outH
+                        let y1 = min(g.outH, y0 + (u1 - r))
+                        vseg_q8_convflat(cg, input + b * g.inH * g.inW * g.inC, flat,
+                                         output + b * g.outH * g.outW * g.outC * es, Int32(y0), Int32(y1), p.params,
+                                         scratch.assumingMemoryBound(to: UInt8.self), p.inputZeroPoint)
+                        r += y1 - y0
+                    }
+                    return
+                }
+            }
+            let pixels = g.batch * g.outH * g.outW
+            let perUnit = p.flat != nil ? g.outW : rowAlign
+            let m0 = u0 * perUnit, m1 = min(pixels, u1 * perUnit)
             let out = output + m0 * g.outC * es
             if let offsets = p.offsets {
                 let taps = g.kH * g.kW
@@ -195,8 +251,12 @@ public enum Int8ConvKernels {
             while r < u1 {
                 let b = r / g.outH, y0 = r % g.outH
                 let y1 = min(g.outH, y0 + (u1 - r))
-                vseg_q8_dwconv(isa, p.dw!, input + b * g.inH * g.inW * g.inC, p.zero, p.packed,
-                               output + b * g.outH * g.outW * g.outC, Int32(y0), Int32(y1), p.params)
+                let x = input + b * g.inH * g.inW * g.inC, y = output + b * g.outH * g.outW * g.outC
+                if let tap4 = p.tap4 {
+                    vseg_q8_dwconv_tap4(p.dw!, x, p.zero, tap4, y, Int32(y0), Int32(y1), p.params)
+                } else {
+                    vseg_q8_dwconv(isa, p.dw!, x, p.zero, p.packed, y, Int32(y0), Int32(y1), p.params)
+                }
                 r += y1 - y0
             }
         }

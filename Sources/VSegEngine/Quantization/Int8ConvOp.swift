@@ -4,9 +4,10 @@ import VSegCore
 /// INT8 Conv2D / DepthwiseConv2D / TransposeConv2D (QuantScheme.swift).
 /// Weights are quantized per output channel at prepare, the bias to int32, the
 /// fused clamp (ReLU, ReLU6, Clip) becomes the output clamp. Dense convs run the
-/// C indirect GEMM, depthwise (multiplier 1, also ONNX groups == C) the C
-/// depthwise kernel, transposed convs one indirect GEMM per output phase
-/// (`Int8TransposedConv`). Reference path: `Int8Reference`.
+/// C indirect GEMM (or, at stride 1 with 1/2/4/8 outputs on AVX-512 VNNI, the
+/// row-flat kernel; few input channels: `RowMergedRun`), depthwise (multiplier 1,
+/// also ONNX groups == C) the C depthwise kernels, transposed convs one indirect
+/// GEMM per output phase (`Int8TransposedConv`). Reference path: `Int8Reference`.
 enum Int8ConvOp: Int8OpDefinition {
     enum Form { case dense, depthwise, transposed }
 
@@ -74,7 +75,8 @@ enum Int8ConvOp: Int8OpDefinition {
                 return ReferenceRun(g: g, depthwise: form == .depthwise, weights: q.values, bias: b, scales: scales,
                                     zpIn: xq.zeroPoint, out: out, input: c.u8In(0), output: c.u8Out(0))
             }
-            if form == .dense, RowMergedRun.applies(g) {
+            // Few output channels at stride 1: the row-flat kernel of the packed conv beats both GEMM forms.
+            if form == .dense, RowMergedRun.applies(g), !Int8ConvKernels.denseFlatApplies(g, output: out) {
                 return RowMergedRun(g: g, weights: q.values, bias: b, scales: scales, zpIn: xq.zeroPoint, out: out,
                                     input: c.u8In(0), output: c.u8Out(0), threads: c.threads)
             }
@@ -145,6 +147,9 @@ enum Int8ConvOp: Int8OpDefinition {
         let packed: UnsafeMutableRawPointer
         let params: UnsafeMutablePointer<vseg_q8_output_params>
         let hp: Int, wp: Int, tasks: Int, zp: UInt8, isa: Int32
+        /// No padding and nothing cropped (e.g. VALID after an explicit Pad node): the input is
+        /// already the padded layout, so the per-run copy is skipped.
+        let direct: Bool
         static let rowAlign = 12
 
         init(g: ConvGeometry, weights: [Int8], bias: [Int32]?, scales: [Float], zpIn: Int32, out: Int8OutputParams,
@@ -154,8 +159,10 @@ enum Int8ConvOp: Int8OpDefinition {
             isa = Int8ISA.selected.rawValue
             hp = max((g.outH - 1) * g.strideH + (g.kH - 1) * g.dilationH + 1, g.padTop + g.inH)
             wp = max((g.outW - 1) * g.strideW + g.kW, g.padLeft + g.inW)
-            padded = .allocate(capacity: g.batch * hp * wp * g.inC + 64)
-            padded.initialize(repeating: UInt8(zpIn), count: g.batch * hp * wp * g.inC + 64)
+            direct = g.padTop == 0 && g.padLeft == 0 && hp == g.inH && wp == g.inW
+            let paddedBytes = direct ? 1 : g.batch * hp * wp * g.inC + 64
+            padded = .allocate(capacity: paddedBytes)
+            padded.initialize(repeating: UInt8(zpIn), count: paddedBytes)
             let pixels = g.batch * g.outH * g.outW
             offsets = .allocate(capacity: max(pixels * g.kH, 1))
             for p in 0..<pixels {
@@ -187,13 +194,14 @@ enum Int8ConvOp: Int8OpDefinition {
             let g = self.g
             // Interior rows of the padded copy (the zero-point border was written at prepare and never changes).
             let rowBytes = g.inW * g.inC
-            pool.forChunks(g.batch * g.inH, grain: 64) { r in
+            if !direct { pool.forChunks(g.batch * g.inH, grain: 64) { r in
                 for row in r {
                     let b = row / g.inH, iy = row % g.inH
                     (self.padded + ((b * self.hp + g.padTop + iy) * self.wp + g.padLeft) * g.inC)
                         .update(from: self.input + row * rowBytes, count: rowBytes)
                 }
-            }
+            } }
+            let source = direct ? input : UnsafePointer(padded)
             let pixels = g.batch * g.outH * g.outW, units = (pixels + Self.rowAlign - 1) / Self.rowAlign
             let n = tasks
             pool.parallelFor(n) { t in
@@ -201,8 +209,8 @@ enum Int8ConvOp: Int8OpDefinition {
                 let m0 = u.lowerBound * Self.rowAlign, m1 = min(pixels, u.upperBound * Self.rowAlign)
                 if m0 >= m1 { return }
                 let es = self.params.pointee.float_out != 0 ? 4 : 1
-                vseg_q8_igemm(self.isa, m1 - m0, g.outC, g.kH, g.kW * g.inC, self.offsets + m0 * g.kH, self.padded,
-                              self.padded, self.packed, self.output + m0 * g.outC * es, g.outC * es, self.params)
+                vseg_q8_igemm(self.isa, m1 - m0, g.outC, g.kH, g.kW * g.inC, self.offsets + m0 * g.kH, source,
+                              source, self.packed, self.output + m0 * g.outC * es, g.outC * es, self.params)
             }
         }
     }

@@ -75,7 +75,7 @@ enum Int8PadOp: Int8OpDefinition {
             if reference { runReference(); return }
             let rank = fOut.count
             if rank == 0 { y[0] = x[0]; return }
-            let inner = fOut[rank - 1], rows = fOut.dropLast().reduce(1, *)
+            let inner = fOut[rank - 1], rows = fOut.dropLast().reduce(1, *), constant = mode == .constant
             if inner == 0 || rows == 0 { return }
             fOut.withUnsafeBufferPointer { fOut in fIn.withUnsafeBufferPointer { fIn in
             fStrides.withUnsafeBufferPointer { strides in lastSrc.withUnsafeBufferPointer { lastSrc in
@@ -92,9 +92,15 @@ enum Int8PadOp: Int8OpDefinition {
                         }
                         if !inside { dst.update(repeating: fill, count: inner); continue }
                         let s = x + src
-                        for o in 0 ..< dstLo { dst[o] = lastSrc[o] < 0 ? fill : s[lastSrc[o]] }
+                        if constant {
+                            // the ends are all fill: after folding, an H/W pad's W ends are whole pixels of bytes
+                            dst.update(repeating: fill, count: dstLo)
+                            (dst + dstLo + span).update(repeating: fill, count: inner - dstLo - span)
+                        } else {
+                            for o in 0 ..< dstLo { dst[o] = lastSrc[o] < 0 ? fill : s[lastSrc[o]] }
+                            for o in dstLo + span ..< inner { dst[o] = lastSrc[o] < 0 ? fill : s[lastSrc[o]] }
+                        }
                         UnsafeMutableRawPointer(dst + dstLo).copyMemory(from: s + srcLo, byteCount: span)
-                        for o in dstLo + span ..< inner { dst[o] = lastSrc[o] < 0 ? fill : s[lastSrc[o]] }
                     }
                 }
             } } } }

@@ -12,7 +12,8 @@ import CKernels
 ///   v = top * (1 - fy) + bot * fy, rounded to nearest even, clamped to 0...255.
 /// Fast path: tap tables at prepare, rows split across threads; a bilinear row is
 /// one call of `vseg_q8_resize_bilinear_row` (int8_elementwise.c: `lerp`'s float
-/// operations in the same order, vectorized over channels). Twin: coordinates
+/// operations in the same order, vectorized over channels, or on AVX-512 over
+/// 16 / C pixels when C is 1, 2, 4 or 8). Twin: coordinates
 /// recomputed per output element.
 enum Int8ResizeOp: Int8OpDefinition {
     static func supports(_ c: InferContext) -> Bool {
