@@ -22,7 +22,7 @@ struct Calibrate: ParsableCommand {
         default 99.99), entropy (TensorRT-style KL threshold search on 2048-bin \
         histograms, each side of zero separately). --sensitivity quantizes one layer \
         at a time and ranks the layers by output error; --keep-fp32 N marks the N \
-        worst fp32 in the table. Then, unless --no-bias-correction, each INT8 conv \
+        worst fp32 in the table, --fp32 KEY marks a tensor by name. Then, unless --no-bias-correction, each INT8 conv \
         in turn has its mean output error per channel (INT8 minus float, on all the \
         frames) subtracted from its bias: the table's `bias` lines. See \
         calibration/README.md for the table format.
@@ -62,6 +62,9 @@ struct Calibrate: ParsableCommand {
 
     @Option(name: .customLong("keep-fp32"), help: ArgumentHelp("Mark the N most sensitive layers fp32 (implies --sensitivity).", valueName: "n"))
     var keepFP32: Int = 0
+
+    @Option(help: ArgumentHelp("Keep the node producing this tensor FP32 (a key from the table; repeatable).", valueName: "key"))
+    var fp32: [String] = []
 
     @Flag(inversion: .prefixedNo, help: "Fold each INT8 conv's mean per-channel output error on the frames into its bias.")
     var biasCorrection = true
@@ -105,6 +108,7 @@ struct Calibrate: ParsableCommand {
         o.out = out
         o.sensitivity = sensitivity
         o.keepFP32 = keepFP32
+        o.fp32 = fp32
         o.threads = threads
         o.biasCorrection = biasCorrection
         let quiet = self.quiet

@@ -63,6 +63,16 @@ final class CalibrateCommandTests: XCTestCase {
         XCTAssertEqual(t.filter { $0.hasPrefix("tensor ") && $0.hasSuffix(" fp32") }.count, 2)
     }
 
+    func testFP32KeysAreMarkedBeforeBiasCorrection() throws {
+        let video = try Harness.requireSample("carphone_pristine.mp4")
+        let out = try Harness.scratch("calibrate-fp32").appendingPathComponent("f.qtable").path
+        _ = try calibrate(["--model", "selfie", "-i", video, "--frames", "2", "--fp32", "conv2d", "--fp32", "conv2d_12", "--out", out, "-q"])
+        let t = try lines(out)
+        XCTAssertEqual(t.filter { $0.hasPrefix("tensor ") && $0.hasSuffix(" fp32") }.map { $0.split(separator: " ")[1] }, ["conv2d", "conv2d_12"])
+        XCTAssertFalse(t.contains { $0.hasPrefix("bias conv2d ") || $0.hasPrefix("bias conv2d_12 ") }, "an FP32 conv gets no correction")
+        XCTAssertTrue(t.contains { $0.hasPrefix("bias conv2d_13 ") }, "the INT8 convs still do")
+    }
+
     func testNoBiasCorrectionWritesFormat1() throws {
         let video = try Harness.requireSample("carphone_pristine.mp4")
         let out = try Harness.scratch("calibrate-nobc").appendingPathComponent("n.qtable").path
@@ -103,6 +113,7 @@ final class CalibrateCommandTests: XCTestCase {
         try expectFailure(["--model", "selfie", "-i", video, "--method", "minmax", "--percentile", "99"], code: 2, mentions: "--percentile")
         try expectFailure(["--model", "selfie", "-i", video, "--percentile", "30"], code: 2, mentions: "--percentile")
         try expectFailure(["--model", "selfie", "-i", video, "--every", "0"], code: 2, mentions: "--every")
+        try expectFailure(["--model", "selfie", "-i", video, "--fp32", "no_such_tensor"], code: 2, mentions: "no_such_tensor")
         try expectFailure(["--model", "selfie", "-i", "/nonexistent/clip.mp4", "--out", out], code: 3, mentions: "/nonexistent/clip.mp4")
         try expectFailure(["--model", "no_such_model", "-i", video, "--out", out], code: 4, mentions: "no_such_model")
         // A path through a regular file cannot be written, even as root.

@@ -10,6 +10,8 @@ public enum CalibrationError: UserFacingError, Equatable {
     case explicitTableMissing(path: String, command: String)
     /// The output directory for the table could not be created.
     case cannotCreateDirectory(path: String, reason: String)
+    /// `--fp32` named a tensor the model's table does not have.
+    case unknownTensor(key: String, model: String, example: String)
 
     public var description: String {
         switch self {
@@ -21,12 +23,15 @@ public enum CalibrationError: UserFacingError, Equatable {
             return "\(path): no such quantization table; check --qtable or make it with `\(command)`"
         case let .cannotCreateDirectory(path, reason):
             return "\(path): cannot create the directory for the table (\(reason)); choose a writable --out path"
+        case let .unknownTensor(key, model, example):
+            return "--fp32 \(key): \(model) has no such activation tensor; use a key from the table's tensor lines (e.g. \(example))"
         }
     }
 
     public var exitCode: ExitCode {
         switch self {
         case .noFrames: return .input
+        case .unknownTensor: return .usage
         case .tableNotFound, .explicitTableMissing: return .model
         case .cannotCreateDirectory: return .output
         }

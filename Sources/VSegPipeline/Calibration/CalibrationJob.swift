@@ -23,6 +23,9 @@ public struct CalibrationOptions: Sendable {
     public var sensitivity = false
     /// Mark this many of the worst layers fp32 (implies `sensitivity`).
     public var keepFP32 = 0
+    /// Tensor keys whose producers stay FP32 (marked before bias correction, so the
+    /// corrections fit that configuration).
+    public var fp32: [String] = []
     /// Samples the sensitivity pass runs (evenly spaced over the calibration frames).
     public var sensitivityFrames = 8
     /// Measure each INT8 conv's mean output error per channel on all calibration
@@ -71,6 +74,11 @@ public enum CalibrationJob {
         let retain = analyze || o.biasCorrection ? min(o.maxFrames, max(16, o.retainBytes / inputBytes)) : 0
         let calibrator = try Calibrator(model: sampler.model, threads: o.threads ?? 0, retainSamples: retain,
                                         retainOutputs: false)
+        let observed = Set(calibrator.session.observedTensorNames)
+        for key in o.fp32 where !observed.contains(key) {
+            throw CalibrationError.unknownTensor(key: key, model: Self.fileName(sampler.modelPath),
+                                                 example: calibrator.session.observedTensorNames.last ?? "-")
+        }
         let frames = try sampler.run(into: { calibrator.session.input(0) }) { _, _ in calibrator.addSample() }
         let digest = try QuantTable.sha256(file: sampler.modelPath)
         var table = calibrator.table(method: o.method, modelFile: Self.fileName(sampler.modelPath),
@@ -90,6 +98,7 @@ public enum CalibrationJob {
             failed = report.failed
             kept = Sensitivity.keepWorstFP32(ranked, o.keepFP32, in: &table)
         }
+        table.markFP32(o.fp32)
         var corrections: [BiasCorrectionStep] = []
         if o.biasCorrection {
             log?("bias correction: measuring each INT8 conv's mean error on \(calibrator.retainedInputs.count) frames")
