@@ -139,6 +139,13 @@ final class QuantTableTests: XCTestCase {
         try t.write(path: path)
         XCTAssertEqual(try QuantTable.load(path: path), t)
         XCTAssertNoThrow(try t.checkModel(path: model, tablePath: path))
+        // A huge file at the table's path is refused without being loaded whole.
+        let huge = dir + "/huge.qtable"
+        XCTAssertTrue(FileManager.default.createFile(atPath: huge, contents: nil))
+        XCTAssertEqual(truncate(huge, off_t(QuantTable.maxFileBytes + 1)), 0)
+        XCTAssertThrowsError(try QuantTable.load(path: huge)) { e in
+            XCTAssertEqual(e as? QuantTableError, .io(path: huge, reason: "larger than \(QuantTable.maxFileBytes) bytes", writing: false))
+        }
         XCTAssertThrowsError(try t.checkModel(path: other, tablePath: path)) { e in
             let s = "\(e)"
             XCTAssertTrue(s.contains("vseg calibrate --model \(other) --input samples/carphone_pristine.mp4 --out \(path)"), s)

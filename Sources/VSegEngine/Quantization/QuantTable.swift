@@ -169,9 +169,13 @@ public struct QuantTable: Sendable, Equatable {
         guard n == bytes.count, closed == 0 else { throw QuantTableError.io(path: path, reason: String(cString: strerror(errno)), writing: true) }
     }
 
+    /// Larger files are refused unread (a table is ~100 bytes per tensor plus
+    /// ~15 per corrected channel: a few MB for big models).
+    public static let maxFileBytes = 64 << 20
+
     public static func load(path: String) throws -> QuantTable {
         let bytes: [UInt8]
-        do { bytes = try readFile(path) } catch let e as CoreError {
+        do { bytes = try FileBytes.read(path, limit: maxFileBytes) } catch let e as CoreError {
             guard case let .unreadableFile(_, reason) = e else { throw e }
             throw QuantTableError.io(path: path, reason: reason, writing: false)
         }
@@ -366,19 +370,6 @@ public struct QuantTable: Sendable, Equatable {
             }
         }
         return h.finalize().map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
-    }
-
-    private static func readFile(_ path: String) throws -> [UInt8] {
-        guard let f = fopen(path, "rb") else { throw CoreError.unreadableFile(path: path, reason: String(cString: strerror(errno))) }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            out += buf[0 ..< n]
-            if n < buf.count { break }
-        }
-        return out
     }
 }
 

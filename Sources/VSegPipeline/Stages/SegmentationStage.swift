@@ -191,7 +191,7 @@ public final class SegmentationStage: PipelineStage {
 
     /// Decodes a `.vseg.yaml`/`.vseg.json` sidecar into a descriptor.
     public static func decodeSidecar(_ path: String) throws -> ModelDescriptor {
-        let text = String(decoding: try readAll(path), as: UTF8.self)
+        let text = String(decoding: try FileBytes.read(path, limit: 1 << 20), as: UTF8.self)
         do {
             return try YAMLDecoder().decode(ModelDescriptor.self, from: text)
         } catch {
@@ -214,19 +214,6 @@ public final class SegmentationStage: PipelineStage {
             if let i = k.intValue { path += "[\(i)]" } else { path += (path.isEmpty ? "" : ".") + k.stringValue }
         }
         return path.isEmpty ? ctx.debugDescription : "\(path): \(ctx.debugDescription)"
-    }
-
-    private static func readAll(_ path: String) throws -> [UInt8] {
-        guard let f = fopen(path, "rb") else { throw CoreError.unreadableFile(path: path, reason: String(cString: strerror(errno))) }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            out += buf[0..<n]
-            if n < buf.count { break }
-        }
-        return out
     }
 
     /// For a model with a dynamic H/W: the input shape (file layout) to load it
