@@ -29,21 +29,6 @@ enum Int8PadOp: Int8OpDefinition {
                         fill: qx.quantize(value), x: c.u8In(0), y: c.u8Out(0), reference: c.reference)
     }
 
-    /// Input index for output coordinate `o` on an axis of size `d` padded by `before`, or -1 in constant padding.
-    @inline(__always)
-    static func sourceIndex(_ o: Int, _ d: Int, _ before: Int, _ mode: PadMode) -> Int {
-        var i = o - before
-        if i >= 0 && i < d { return i }
-        switch mode {
-        case .constant: return -1
-        case .edge: return i < 0 ? 0 : d - 1
-        case .reflect:
-            if d == 1 { return 0 }
-            let period = 2 * (d - 1)
-            i = ((i % period) + period) % period
-            return i < d ? i : period - i
-        }
-    }
 
     final class Prepared: PreparedOp {
         let mode: PadMode, inShape: [Int], outShape: [Int], pads: [(Int, Int)], fill: UInt8, reference: Bool
@@ -66,7 +51,7 @@ enum Int8PadOp: Int8OpDefinition {
             fIn = fi; fOut = fo; fPads = fp; fStrides = stridesOf(fi)
             let last = max(fi.count - 1, 0)
             let d = fi.isEmpty ? 1 : fi[last], n = fo.isEmpty ? 1 : fo[last], before = fp.isEmpty ? 0 : fp[last].0
-            lastSrc = (0 ..< n).map { Int8PadOp.sourceIndex($0, d, before, mode) }
+            lastSrc = (0 ..< n).map { PadOp.sourceIndex($0, d, before, mode) }
             srcLo = max(0, -before); dstLo = max(0, before)
             span = max(0, min(d - srcLo, n - dstLo))
         }
@@ -86,7 +71,7 @@ enum Int8PadOp: Int8OpDefinition {
                         var a = rank - 2
                         while a >= 0 {
                             let o = rem % fOut[a]; rem /= fOut[a]
-                            let i = Int8PadOp.sourceIndex(o, fIn[a], fPads[a].0, mode)
+                            let i = PadOp.sourceIndex(o, fIn[a], fPads[a].0, mode)
                             if i < 0 { inside = false; break }
                             src += i * strides[a]; a -= 1
                         }
@@ -112,7 +97,7 @@ enum Int8PadOp: Int8OpDefinition {
                 var rem = o, src = 0, inside = true
                 for a in 0 ..< outShape.count {
                     let q = rem / os[a]; rem -= q * os[a]
-                    let i = Int8PadOp.sourceIndex(q, inShape[a], pads[a].0, mode)
+                    let i = PadOp.sourceIndex(q, inShape[a], pads[a].0, mode)
                     if i < 0 { inside = false } else { src += i * ins[a] }
                 }
                 y[o] = inside ? x[src] : fill
