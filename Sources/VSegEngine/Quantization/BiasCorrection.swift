@@ -84,10 +84,10 @@ public enum BiasCorrection {
             let margin = (t.scale ?? 0) * 0.5
             let only: Set<String> = [t.key]
             for sample in inputs {
-                try fill(reference, sample)
+                reference.setInputs(sample)
                 expected.removeAll(keepingCapacity: true)
                 reference.runObserving(only: only) { _, v in expected.append(contentsOf: v) }
-                try fill(session, sample)
+                session.setInputs(sample)
                 var seen = false
                 session.runObserving(only: only) { _, v in
                     seen = true
@@ -125,14 +125,5 @@ public enum BiasCorrection {
             if let b = tq[table.entries[i].key]?.biasCorrection { table.entries[i].biasCorrection = b }
         }
         return steps
-    }
-
-    private static func fill(_ s: Session, _ sample: [[Float]]) throws {
-        precondition(sample.count == s.inputCount, "one array per graph input")
-        for (i, values) in sample.enumerated() {
-            let dst = s.input(i)
-            precondition(dst.count == values.count, "sample input \(i) has \(values.count) values, the model takes \(dst.count)")
-            _ = dst.update(fromContentsOf: values)
-        }
     }
 }

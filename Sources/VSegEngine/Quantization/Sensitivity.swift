@@ -56,11 +56,7 @@ public enum Sensitivity {
             }
             var total = 0.0, terms = 0
             for (sample, ins) in inputs.enumerated() {
-                for (i, values) in ins.enumerated() {
-                    let dst = s.input(i)
-                    precondition(dst.count == values.count, "sample input \(i) has \(values.count) values, the model takes \(dst.count)")
-                    _ = dst.update(fromContentsOf: values)
-                }
+                s.setInputs(ins)
                 try s.run()
                 for o in 0 ..< s.outputCount {
                     total += relativeL2(s.output(o), reference[sample][o])

@@ -263,6 +263,18 @@ public final class Session {
     public func inputShape(_ i: Int) -> [Int] { graph.tensors[graph.inputs[i].tensor].shape }
     public func inputDType(_ i: Int) -> DType { graph.tensors[graph.inputs[i].tensor].dtype }
 
+    /// Copies one sample (one array per graph input, each exactly the input's
+    /// size) into the input buffers. For calibration and analysis code that
+    /// keeps samples as arrays; allocation-free callers fill `input(_:)` directly.
+    public func setInputs(_ sample: [[Float]]) {
+        precondition(sample.count == inputCount, "one array per graph input: got \(sample.count), the model has \(inputCount)")
+        for (i, values) in sample.enumerated() {
+            let dst = input(i)
+            precondition(dst.count == values.count, "sample input \(i) has \(values.count) values, the model takes \(dst.count)")
+            _ = dst.update(fromContentsOf: values)
+        }
+    }
+
     /// The buffer to fill before `run()` (float32 inputs). Fill it before every
     /// run: the planner may reuse an input's memory for later tensors once the
     /// input has been read, so after `run()` it can hold other values.

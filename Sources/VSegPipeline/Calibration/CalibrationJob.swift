@@ -121,7 +121,7 @@ public enum CalibrationJob {
 
     /// The session's outputs for one sample (one array per graph input).
     static func outputs(of s: Session, for sample: [[Float]]) throws -> [[Float]] {
-        for (i, values) in sample.enumerated() { _ = s.input(i).update(fromContentsOf: values) }
+        s.setInputs(sample)
         try s.run()
         return (0 ..< s.outputCount).map { Array(s.output($0)) }
     }
