@@ -184,7 +184,33 @@ final class QuantTableTests: XCTestCase {
         XCTAssertEqual(parseError(v2 + "bias a\n")?.line, 6)
         XCTAssertTrue(parseError(text("tensor a 0 1 - -\nbias a 1\n"))?.message.contains("need format 2") == true,
                       "format 1 has no bias lines")
-        XCTAssertEqual(parseError("format vseg-qtable 3\n")?.line, 1)
+        XCTAssertEqual(parseError("format vseg-qtable 4\n")?.line, 1)
+    }
+
+    func testEqualizeLines() throws {
+        var t = sample()
+        t.entries[1].biasCorrection = [0.125, 0, 0]
+        XCTAssertEqual(t.version, 2)
+        t.entries[1].equalization = [1, 2.5, 63.9990234]
+        let out = t.serialized()
+        XCTAssertEqual(t.version, 3)
+        XCTAssertTrue(out.contains("\nformat vseg-qtable 3\n"), out)
+        XCTAssertTrue(out.contains("\nequalize conv2d 1 2.5 63.9990234\nbias conv2d 0.125 0 0\n"), out)
+        let back = try QuantTable.parse(text: out, path: "x")
+        XCTAssertEqual(back, t)
+        XCTAssertEqual(back.serialized(), out)
+        XCTAssertEqual(back.tensorQuantization["conv2d"]?.equalization, [1, 2.5, 63.9990234])
+        XCTAssertNil(back.tensorQuantization["input_1"]?.equalization)
+
+        let v3 = "format vseg-qtable 3\nmodel m.tflite\nsha256 \(sha)\nmethod minmax\ntensor a 0 1 - -\n"
+        XCTAssertEqual(try QuantTable.parse(text: v3 + "equalize a 2 4 # comment\n", path: "t").entries[0].equalization, [2, 4])
+        XCTAssertTrue(parseError(v3 + "equalize a 1 0\n")?.message.contains("must be positive") == true)
+        XCTAssertTrue(parseError(v3 + "equalize a 1 -2\n")?.message.contains("must be positive") == true)
+        XCTAssertTrue(parseError(v3 + "equalize a inf\n")?.message.contains("not a finite number") == true)
+        XCTAssertEqual(parseError(v3 + "equalize a 1\nequalize a 2\n")?.line, 7)
+        XCTAssertTrue(parseError(v3 + "equalize b 1\n")?.message.contains("its 'tensor b' line") == true)
+        let v2 = v3.replacingOccurrences(of: "qtable 3", with: "qtable 2")
+        XCTAssertTrue(parseError(v2 + "equalize a 2\n")?.message.contains("need format 3") == true, "format 2 has no equalize lines")
     }
 
     func testMarkFP32() {

@@ -45,9 +45,10 @@ public enum BiasCorrection {
     public static func apply(model: Model, table: inout QuantTable, inputs: [[[Float]]], threads: Int = 0,
                              minimumCount: Int = 16, progress: ((Int, Int) -> Void)? = nil) throws -> [BiasCorrectionStep] {
         guard !inputs.isEmpty else { return [] }
-        let reference = try Session(model: model, threads: threads, precision: .fp32Calibration)
-        let keys = Session.tensorKeys(reference.graph)
         var tq = table.tensorQuantization
+        // Equalized tensors are compared in their scaled units.
+        let reference = try Session(model: model, threads: threads, precision: .fp32Equalized(tq))
+        let keys = Session.tensorKeys(reference.graph)
         let (qgraph, _) = try QuantizationPass.run(reference.graph, table: tq)
 
         struct Target { var key: String; var channels: Int; var lo: Float; var hi: Float; var scale: Float? }

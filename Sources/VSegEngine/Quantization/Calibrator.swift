@@ -21,6 +21,8 @@
 public final class Calibrator {
     public let session: Session
     public private(set) var statistics = CalibrationStatistics()
+    /// Per-channel ranges of the tensors `ChannelEqualization` could rescale.
+    public private(set) var channelRanges: [String: ChannelRange] = [:]
     public private(set) var sampleCount = 0
     /// Inputs of the retained samples, one array per graph input.
     public private(set) var retainedInputs: [[[Float]]] = []
@@ -36,6 +38,9 @@ public final class Calibrator {
 
     public init(model: Model, threads: Int = 0, retainSamples: Int = 0, retainOutputs: Bool = true) throws {
         session = try Session(model: model, threads: threads, precision: .fp32Calibration)
+        for (key, channels) in ChannelEqualization.candidates(session.graph) {
+            channelRanges[key] = ChannelRange(channels: channels)
+        }
         self.retainSamples = retainSamples
         self.retainOutputs = retainOutputs
     }
@@ -61,7 +66,10 @@ public final class Calibrator {
             retainedInputs.append((0 ..< session.inputCount).map { Array(session.input($0)) })
             retainedIndices.append(sampleCount)
         }
-        session.runObserving { name, values in statistics.add(tensor: name, values: values) }
+        session.runObserving { name, values in
+            statistics.add(tensor: name, values: values)
+            channelRanges[name]?.add(values)
+        }
         statistics.endBatch()
         if retain && retainOutputs {
             retainedOutputs.append((0 ..< session.outputCount).map { Array(session.output($0)) })
@@ -69,11 +77,18 @@ public final class Calibrator {
         sampleCount += 1
     }
 
-    /// The table for these statistics: one entry per observed tensor, in graph order.
+    /// The table for these statistics: one entry per observed tensor, in graph
+    /// order. With `equalization` (the strength, 0...1), the tensors
+    /// `ChannelEqualization` can rescale get `equalize` factors from their
+    /// per-channel ranges.
     public func table(method: CalibrationMethod, modelFile: String, modelSHA256: String, inputs: [String] = [],
-                      every: Int = 1) -> QuantTable {
+                      every: Int = 1, equalization: Float? = nil) -> QuantTable {
         let entries = statistics.ranges(method).map { QuantTableEntry(key: $0.name, min: $0.min, max: $0.max) }
-        return QuantTable(modelFile: modelFile, modelSHA256: modelSHA256, method: method, inputs: inputs, every: every,
-                          frames: sampleCount, entries: entries)
+        var t = QuantTable(modelFile: modelFile, modelSHA256: modelSHA256, method: method, inputs: inputs, every: every,
+                           frames: sampleCount, entries: entries)
+        if let strength = equalization {
+            ChannelEqualization.plan(session.graph, table: &t, ranges: channelRanges, strength: strength)
+        }
+        return t
     }
 }

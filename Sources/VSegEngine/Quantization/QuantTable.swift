@@ -19,8 +19,8 @@
 // Lines
 //   - Blank lines and lines starting with `#` (after spaces) are ignored.
 //   - Header lines, in any order before the first `tensor` line: `format
-//     vseg-qtable 1` or `2` (required, first; 2 when the table has `bias`
-//     lines), `model <file name>`, `sha256 <64 hex>`
+//     vseg-qtable 1`, `2` or `3` (required, first; 2 when the table has
+//     `bias` lines, 3 when it has `equalize` lines), `model <file name>`, `sha256 <64 hex>`
 //     of the model file, `method minmax | percentile p=<P> | entropy bins=2048`,
 //     `input <uri>` (one per input, the rest of the line verbatim), `every <K>`,
 //     `frames <N>` (frames actually used).
@@ -28,6 +28,12 @@
 //     engine's `Session.tensorKey` (tensor name, or `name#index`), with `%`,
 //     space and tab written as `%25`, `%20`, `%09`. Anything after the fields
 //     that starts with `#` is a comment.
+//   - `equalize <key> <f0> <f1> ...` (format 3): per channel, the positive
+//     factor tensor `key` is scaled by (`ChannelEqualization`): its producing
+//     conv's weights and bias for channel c are multiplied by f_c and the convs
+//     reading it divide their weights for input channel c by f_c, in float,
+//     before quantization. The tensor's scale and zero point are for the scaled
+//     values. Follows its `tensor` line; one value per channel.
 //   - `bias <key> <v0> <v1> ...` (format 2): per output channel, added to the
 //     float bias of the INT8 conv producing tensor `key` before it is quantized
 //     (`BiasCorrection` measures them: minus the mean INT8 - FP32 error of that
@@ -62,13 +68,17 @@ public struct QuantTableEntry: Sendable, Equatable {
     public var keepFP32: Bool
     /// Per output channel, added to the producing conv's bias (`bias` line).
     public var biasCorrection: [Float]?
+    /// Per channel, the factor the tensor is scaled by (`equalize` line,
+    /// `ChannelEqualization`).
+    public var equalization: [Float]?
 
     public init(key: String, min: Float, max: Float, quant: ActivationQuant? = nil, keepFP32: Bool = false,
-                biasCorrection: [Float]? = nil) {
+                biasCorrection: [Float]? = nil, equalization: [Float]? = nil) {
         self.key = key; self.min = min; self.max = max
         self.quant = quant ?? ActivationQuant(min: min, max: max)
         self.keepFP32 = keepFP32
         self.biasCorrection = biasCorrection
+        self.equalization = equalization
     }
 }
 
@@ -105,7 +115,7 @@ public enum QuantTableError: UserFacingError, Equatable {
 public struct QuantTable: Sendable, Equatable {
     /// The newest format this vseg writes and reads; 1 is still read (and
     /// written when no entry has a bias correction).
-    public static let formatVersion = 2
+    public static let formatVersion = 3
     public var modelFile: String
     /// Lowercase hex SHA-256 of the model file.
     public var modelSHA256: String
@@ -124,7 +134,10 @@ public struct QuantTable: Sendable, Equatable {
     /// What `Precision.int8` takes.
     public var tensorQuantization: [String: TensorQuantization] {
         var out: [String: TensorQuantization] = [:]
-        for e in entries { out[e.key] = TensorQuantization(quant: e.quant, keepFP32: e.keepFP32, biasCorrection: e.biasCorrection) }
+        for e in entries {
+            out[e.key] = TensorQuantization(quant: e.quant, keepFP32: e.keepFP32, biasCorrection: e.biasCorrection,
+                                            equalization: e.equalization)
+        }
         return out
     }
 
@@ -136,11 +149,18 @@ public struct QuantTable: Sendable, Equatable {
 
     // MARK: text
 
+    /// The oldest format that holds this table: 3 with `equalize` lines, 2 with
+    /// `bias` lines, else 1 (so older tables are written back unchanged).
+    public var version: Int {
+        if entries.contains(where: { $0.equalization != nil }) { return 3 }
+        return entries.contains { $0.biasCorrection != nil } ? 2 : 1
+    }
+
     public func serialized() -> String {
         var s = "# vseg quantization table (written by vseg calibrate)\n"
         s += "# scale and zero_point are used as written; set both to - to derive them from min/max.\n"
         s += "# A trailing fp32 keeps the node that produces the tensor in float.\n"
-        s += "format vseg-qtable \(entries.contains { $0.biasCorrection != nil } ? 2 : 1)\n"
+        s += "format vseg-qtable \(version)\n"
         s += "model \(modelFile)\n"
         s += "sha256 \(modelSHA256)\n"
         s += "method \(method)\n"
@@ -148,12 +168,18 @@ public struct QuantTable: Sendable, Equatable {
         s += "every \(every)\n"
         s += "frames \(frames)\n"
         s += "# tensor <key> <min> <max> <scale> <zero_point> [fp32]\n"
+        if entries.contains(where: { $0.equalization != nil }) {
+            s += "# equalize <key> <per-channel factors the tensor is scaled by>\n"
+        }
         if entries.contains(where: { $0.biasCorrection != nil }) {
             s += "# bias <key> <per-channel values added to the producing conv's bias>\n"
         }
         for e in entries {
             s += "tensor \(Self.escape(e.key)) \(Self.number(e.min)) \(Self.number(e.max)) \(Self.number(e.quant.scale)) \(e.quant.zeroPoint)"
             s += e.keepFP32 ? " fp32\n" : "\n"
+            if let f = e.equalization {
+                s += "equalize \(Self.escape(e.key))" + f.map { " " + Self.number($0) }.joined() + "\n"
+            }
             if let b = e.biasCorrection {
                 s += "bias \(Self.escape(e.key))" + b.map { " " + Self.number($0) }.joined() + "\n"
             }
@@ -235,24 +261,28 @@ public struct QuantTable: Sendable, Equatable {
                 if let first = seen[e.key] { throw fail("tensor \(e.key) already given on line \(first)") }
                 seen[e.key] = lineNo
                 t.entries.append(e)
-            case "bias" where version >= 2:
+            case "bias" where version >= 2, "equalize" where version >= 3:
                 if let c = fields.firstIndex(where: { $0.hasPrefix("#") }), c > 0 { fields = Array(fields[..<c]) }
+                let what = keyword == "bias" ? "value per output channel" : "factor per channel"
                 guard fields.count >= 2, let key = unescape(fields[0]) else {
-                    throw fail("expected 'bias <key> <value per output channel>...'")
+                    throw fail("expected '\(keyword) <key> <\(what)>...'")
                 }
                 guard let i = t.entries.lastIndex(where: { $0.key == key }) else {
-                    throw fail("bias for \(key) comes before (or without) its 'tensor \(fields[0])' line")
+                    throw fail("\(keyword) for \(key) comes before (or without) its 'tensor \(fields[0])' line")
                 }
-                guard t.entries[i].biasCorrection == nil else { throw fail("bias for \(key) given twice") }
+                let given = keyword == "bias" ? t.entries[i].biasCorrection : t.entries[i].equalization
+                guard given == nil else { throw fail("\(keyword) for \(key) given twice") }
                 var values: [Float] = []
                 values.reserveCapacity(fields.count - 1)
                 for v in fields.dropFirst() {
-                    guard let x = Float(v), x.isFinite else { throw fail("\(key): bias value '\(v)' is not a finite number") }
+                    guard let x = Float(v), x.isFinite else { throw fail("\(key): \(keyword) value '\(v)' is not a finite number") }
+                    if keyword == "equalize" && x <= 0 { throw fail("\(key): equalize factor '\(v)' must be positive") }
                     values.append(x)
                 }
-                t.entries[i].biasCorrection = values
+                if keyword == "bias" { t.entries[i].biasCorrection = values } else { t.entries[i].equalization = values }
             default:
-                throw fail("unknown line '\(keyword)'; expected model, sha256, method, input, every, frames, tensor\(version >= 2 ? " or bias" : " (bias lines need format 2)")")
+                let known = version >= 3 ? ", bias or equalize" : version == 2 ? " or bias (equalize lines need format 3)" : " (bias lines need format 2)"
+                throw fail("unknown line '\(keyword)'; expected model, sha256, method, input, every, frames, tensor\(known)")
             }
         }
         let end = text.split(separator: "\n", omittingEmptySubsequences: false).count

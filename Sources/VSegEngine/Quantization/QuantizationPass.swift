@@ -9,10 +9,15 @@ public struct TensorQuantization: Sendable, Equatable {
     /// value per output channel, before the bias is quantized (empirical bias
     /// correction, `BiasCorrection`). Ignored when the producer runs FP32.
     public var biasCorrection: [Float]?
-    public init(quant: ActivationQuant, keepFP32: Bool = false, biasCorrection: [Float]? = nil) {
+    /// Per-channel factors the tensor is scaled by before quantization
+    /// (`ChannelEqualization`); nil = none.
+    public var equalization: [Float]?
+    public init(quant: ActivationQuant, keepFP32: Bool = false, biasCorrection: [Float]? = nil,
+                equalization: [Float]? = nil) {
         self.quant = quant
         self.keepFP32 = keepFP32
         self.biasCorrection = biasCorrection
+        self.equalization = equalization
     }
 }
 

@@ -22,6 +22,10 @@ public enum Precision: Sendable {
     /// INT8 (QuantScheme.swift) with these per-tensor parameters, keyed by
     /// `Session.tensorKey` names; see `QuantizationPass`.
     case int8([String: TensorQuantization])
+    /// `fp32Calibration` with the table's channel equalization applied: the float
+    /// twin of `.int8(table)`, tensor for tensor (what bias correction measures
+    /// the INT8 error against).
+    case fp32Equalized([String: TensorQuantization])
 }
 
 /// A model prepared for one set of input shapes: graph optimized, memory
@@ -111,8 +115,11 @@ public final class Session {
             return (g, r, nil)
         case let .int8(table):
             let (g, r) = try PassPipeline.run(source, inputShapes: shapes, clampsOnly: true)
-            let (q, qr) = try QuantizationPass.run(g, table: table)
+            let (q, qr) = try QuantizationPass.run(try ChannelEqualization.apply(g, table: table), table: table)
             return (q, r, qr)
+        case let .fp32Equalized(table):
+            let (g, r) = try PassPipeline.run(source, inputShapes: shapes, clampsOnly: true)
+            return (try ChannelEqualization.apply(g, table: table), r, nil)
         }
     }
 
