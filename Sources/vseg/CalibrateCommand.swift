@@ -21,11 +21,21 @@ struct Calibrate: ParsableCommand {
         Methods: minmax (exact range), percentile (clip both tails at --percentile, \
         default 99.99), entropy (TensorRT-style KL threshold search on 2048-bin \
         histograms, each side of zero separately). --sensitivity quantizes one layer \
-        at a time and ranks the layers by output error; --keep-fp32 N marks the N \
-        worst fp32 in the table, --fp32 KEY marks a tensor by name. Then, unless --no-bias-correction, each INT8 conv \
-        in turn has its mean output error per channel (INT8 minus float, on all the \
-        frames) subtracted from its bias: the table's `bias` lines. See \
-        calibration/README.md for the table format.
+        at a time and ranks the layers by output error pooled over the frames \
+        (--sensitivity-output I: on model output I only); --keep-fp32 N marks the N \
+        worst fp32 in the table, --fp32 KEY marks a tensor by name.
+
+        Channel equalization (--equalize S, default 0.5; off disables it): a ReLU/ReLU6 \
+        conv output read only by convs has each channel scaled up toward the tensor's \
+        range (its producer's weights multiplied, its readers' divided; the `equalize` \
+        lines), so narrow channels get more of the 256 uint8 levels. S (0 to 1) \
+        limits the factor where a dense conv reads the tensor, whose int8 weights \
+        lose that much precision; depthwise readers always get the full factor.
+
+        Bias correction (unless --no-bias-correction): each INT8 conv in turn has its \
+        mean output error per channel (INT8 minus float, on all the frames) subtracted \
+        from its bias: the table's `bias` lines. See calibration/README.md for the \
+        table format.
 
         Exit codes: 2 bad command line, 3 input unreadable or no frames, 4 model \
         missing or unsupported, 5 table cannot be written.
@@ -63,11 +73,17 @@ struct Calibrate: ParsableCommand {
     @Option(name: .customLong("keep-fp32"), help: ArgumentHelp("Mark the N most sensitive layers fp32 (implies --sensitivity).", valueName: "n"))
     var keepFP32: Int = 0
 
+    @Option(name: .customLong("sensitivity-output"), help: ArgumentHelp("Rank layers by their error on this model output only (0-based index; repeatable; default: all outputs).", valueName: "i"))
+    var sensitivityOutput: [Int] = []
+
     @Option(help: ArgumentHelp("Keep the node producing this tensor FP32 (a key from the table; repeatable).", valueName: "key"))
     var fp32: [String] = []
 
     @Flag(inversion: .prefixedNo, help: "Fold each INT8 conv's mean per-channel output error on the frames into its bias.")
     var biasCorrection = true
+
+    @Option(help: ArgumentHelp("Channel equalization strength for tensors read by dense convs, 0 to 1; 'off' disables it.", valueName: "s"))
+    var equalize: String = "\(ChannelEqualization.defaultStrength)"
 
     @Option(help: ArgumentHelp("Inference threads (default: one per core).", valueName: "n"))
     var threads: Int?
@@ -84,6 +100,15 @@ struct Calibrate: ParsableCommand {
         if keepFP32 < 0 { throw ValidationError("--keep-fp32 must be 0 or more, got \(keepFP32)") }
         if let o = out, o.isEmpty { throw ValidationError("--out must not be empty") }
         _ = try parsedMethod()
+        _ = try parsedEqualize()
+    }
+
+    func parsedEqualize() throws -> Float? {
+        if equalize == "off" { return nil }
+        guard let v = Float(equalize), v >= 0, v <= 1 else {
+            throw ValidationError("--equalize must be a strength from 0 to 1 or 'off', got '\(equalize)'")
+        }
+        return v
     }
 
     func parsedMethod() throws -> CalibrationMethod {
@@ -109,14 +134,22 @@ struct Calibrate: ParsableCommand {
         o.sensitivity = sensitivity
         o.keepFP32 = keepFP32
         o.fp32 = fp32
+        o.sensitivityOutputs = sensitivityOutput
         o.threads = threads
         o.biasCorrection = biasCorrection
+        o.equalization = try parsedEqualize()
         let quiet = self.quiet
         let r = try CalibrationJob.run(o) { if !quiet { fputs("info: \($0)\n", stderr) } }
         if quiet { return }
         let fp32 = r.table.entries.filter(\.keepFP32).count
         print("wrote \(r.tablePath): \(r.table.entries.count) tensors, \(r.frames) frames (every \(every)), method \(r.table.method), "
               + "\(EvalTable.f(r.seconds, 1)) s" + (fp32 > 0 ? ", \(fp32) kept fp32" : ""))
+        let equalized = r.table.entries.compactMap(\.equalization)
+        if !equalized.isEmpty {
+            let scaled = equalized.reduce(0) { n, f in n + f.filter { $0 > 1 }.count }
+            let channels = equalized.reduce(0) { $0 + $1.count }
+            print("equalization: \(equalized.count) tensors, \(scaled) of their \(channels) channels scaled up")
+        }
         if !r.biasCorrection.isEmpty {
             let convs = r.biasCorrection.filter { $0.correctedChannels > 0 }.count
             print("bias correction: \(convs) of \(r.biasCorrection.count) INT8 convs corrected")
@@ -125,7 +158,7 @@ struct Calibrate: ParsableCommand {
             print("sensitivity skipped \(r.sensitivityFailures.count) layers whose INT8 session failed to build (first: \(r.sensitivityFailures[0].key): \(r.sensitivityFailures[0].reason))")
         }
         if !r.sensitivity.isEmpty {
-            print("most sensitive layers (mean relative L2 output error when quantized alone):")
+            print("most sensitive layers (relative L2 output error over the frames when quantized alone):")
             for s in r.sensitivity.prefix(max(5, r.keptFP32.count)) {
                 print("  " + EvalTable.pad(s.key, 40) + EvalTable.f(s.error, 6) + (r.keptFP32.contains(s.key) ? "  fp32" : ""))
             }

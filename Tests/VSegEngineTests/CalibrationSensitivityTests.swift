@@ -59,6 +59,32 @@ final class CalibrationSensitivityTests: XCTestCase {
         XCTAssertFalse(again.ranked.map(\.key).contains("wide"))
     }
 
+    /// The score pools the error over frames: a frame whose reference output is
+    /// nearly zero (an empty mask) adds its tiny absolute error, not a ratio of
+    /// 1 that would rank a harmless layer first.
+    func testNearZeroFrameDoesNotDecideTheScore() throws {
+        var g = Graph(format: .builtin)
+        let x = g.addTensor(TensorInfo(name: "x", shape: [1, 4, 4, 1], dtype: .float32))
+        g.inputs = [GraphIO(tensor: x, name: "x")]
+        let w = g.addConstant(name: "w", shape: [1, 1, 1, 1], data: .float32([1]))
+        let y = g.addTensor(TensorInfo(name: "y", shape: [], dtype: .float32))
+        g.nodes.append(Node(op: .conv2D(ConvAttrs(kernel: (1, 1))), inputs: [x, w, -1], outputs: [y], name: "y"))
+        g.outputs = [GraphIO(tensor: y, name: "y")]
+        let model = try Model(graph: g)
+        let c = try Calibrator(model: model, threads: 1, retainSamples: 2)
+        let spread = (0 ..< 16).map { Float($0) / 15 }
+        let faint = [Float](repeating: 0.001, count: 16)   // under half a uint8 step of [0, 1]: rounds to 0
+        for sample in [spread, faint] {
+            _ = c.session.input(0).update(fromContentsOf: sample)
+            c.addSample()
+        }
+        let table = c.table(method: .minmax, modelFile: "mem", modelSHA256: String(repeating: "0", count: 64))
+        let report = try Sensitivity.analyze(model: model, table: table, inputs: c.retainedInputs, reference: c.retainedOutputs, threads: 1)
+        let score = try XCTUnwrap(report.ranked.first { $0.key == "y" }).error
+        XCTAssertGreaterThan(score, 0)
+        XCTAssertLessThan(score, 0.01, "the faint frame is all error but has almost no energy")
+    }
+
     func testRelativeL2() {
         let ref: [Float] = [3, 4]
         [Float(3), 4].withUnsafeBufferPointer { XCTAssertEqual(Sensitivity.relativeL2($0, ref), 0) }

@@ -27,9 +27,17 @@ final class CalibrateCommandTests: XCTestCase {
         XCTAssertTrue(summary.contains("method percentile p=99.99"), summary)
 
         let t = try lines(a)
-        XCTAssertTrue(t.contains("format vseg-qtable 2"), "bias correction is on by default")
+        XCTAssertTrue(t.contains("format vseg-qtable 3"), "bias correction and equalization are on by default")
         XCTAssertTrue(summary.contains("bias correction: "), summary)
+        XCTAssertTrue(summary.contains("equalization: "), summary)
         XCTAssertGreaterThan(t.filter { $0.hasPrefix("bias ") }.count, 20, "a bias line per INT8 conv")
+        let equalized = t.filter { $0.hasPrefix("equalize ") }
+        XCTAssertGreaterThan(equalized.count, 5, "the ReLU convs read by convs get factors")
+        for l in equalized {
+            let f = l.split(separator: " ").dropFirst(2).map { Float($0)! }
+            XCTAssertTrue(f.allSatisfy { $0 >= 1 && $0 <= 64 }, l)
+            XCTAssertTrue(f.contains { $0 > 1 }, l)
+        }
         XCTAssertTrue(t.contains("model selfie_segmentation.tflite"))
         XCTAssertTrue(t.contains("input \(video)"))
         XCTAssertTrue(t.contains("every 4"))
@@ -76,12 +84,28 @@ final class CalibrateCommandTests: XCTestCase {
     func testNoBiasCorrectionWritesFormat1() throws {
         let video = try Harness.requireSample("carphone_pristine.mp4")
         let out = try Harness.scratch("calibrate-nobc").appendingPathComponent("n.qtable").path
-        let r = try calibrate(["--model", "selfie", "-i", video, "--frames", "2", "--no-bias-correction", "--out", out])
+        let r = try calibrate(["--model", "selfie", "-i", video, "--frames", "2", "--no-bias-correction", "--equalize", "off", "--out", out])
         let summary = String(decoding: r.stdout, as: UTF8.self)
         XCTAssertFalse(summary.contains("bias correction"), summary)
-        let t = try lines(out)
+        XCTAssertFalse(summary.contains("equalization"), summary)
+        var t = try lines(out)
         XCTAssertTrue(t.contains("format vseg-qtable 1"))
+        XCTAssertFalse(t.contains { $0.hasPrefix("bias ") || $0.hasPrefix("equalize ") })
+
+        _ = try calibrate(["--model", "selfie", "-i", video, "--frames", "2", "--no-bias-correction", "--out", out, "-q"])
+        t = try lines(out)
+        XCTAssertTrue(t.contains("format vseg-qtable 3"))
         XCTAssertFalse(t.contains { $0.hasPrefix("bias ") })
+        XCTAssertTrue(t.contains { $0.hasPrefix("equalize ") })
+    }
+
+    func testSensitivityOnOneOutput() throws {
+        let video = try Harness.requireSample("carphone_pristine.mp4")
+        let out = try Harness.scratch("calibrate-sens-out").appendingPathComponent("o.qtable").path
+        let r = try calibrate(["--model", "selfie", "-i", video, "--frames", "2", "--sensitivity", "--sensitivity-output", "0",
+                               "--no-bias-correction", "--out", out])
+        let summary = String(decoding: r.stdout, as: UTF8.self)
+        XCTAssertTrue(summary.contains("most sensitive layers"), summary)
     }
 
     func testDefaultOutputIsCalibrationDirectory() throws {
@@ -114,6 +138,11 @@ final class CalibrateCommandTests: XCTestCase {
         try expectFailure(["--model", "selfie", "-i", video, "--percentile", "30"], code: 2, mentions: "--percentile")
         try expectFailure(["--model", "selfie", "-i", video, "--every", "0"], code: 2, mentions: "--every")
         try expectFailure(["--model", "selfie", "-i", video, "--fp32", "no_such_tensor"], code: 2, mentions: "no_such_tensor")
+        try expectFailure(["--model", "selfie", "-i", video, "--equalize", "2"], code: 2, mentions: "--equalize")
+        try expectFailure(["--model", "selfie", "-i", video, "--equalize", "on"], code: 2, mentions: "--equalize")
+        try expectFailure(["--model", "selfie", "-i", video, "--sensitivity", "--sensitivity-output", "1"], code: 2,
+                          mentions: "--sensitivity-output 1")
+        try expectFailure(["--model", "selfie", "-i", video, "--sensitivity-output", "0"], code: 2, mentions: "--sensitivity-output")
         try expectFailure(["--model", "selfie", "-i", "/nonexistent/clip.mp4", "--out", out], code: 3, mentions: "/nonexistent/clip.mp4")
         try expectFailure(["--model", "no_such_model", "-i", video, "--out", out], code: 4, mentions: "no_such_model")
         // A path through a regular file cannot be written, even as root.
@@ -126,7 +155,8 @@ final class CalibrateCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0)
         let help = String(decoding: r.stdout, as: UTF8.self)
         for s in ["--model", "--input", "--every", "--frames", "--method", "--percentile", "--out", "--sensitivity", "--keep-fp32",
-                  "--threads", "minmax", "entropy", "calibration/", "5 table cannot be written"] {
+                  "--threads", "--equalize", "--sensitivity-output", "--no-bias-correction", "minmax", "entropy", "calibration/",
+                  "5 table cannot be written"] {
             XCTAssertTrue(help.contains(s), "vseg calibrate --help lacks '\(s)':\n\(help)")
         }
         let top = String(decoding: try Harness.vseg(["--help"]).stdout, as: UTF8.self)

@@ -5,7 +5,8 @@ public struct LayerSensitivity: Sendable, Equatable {
     /// Nodes that ran INT8 in the isolated session (the tensor's producer, plus
     /// any same-as-input ops it drags along).
     public var int8Nodes: Int
-    /// Mean over samples and outputs of ||y_int8 - y_fp32|| / ||y_fp32||.
+    /// Mean over outputs of the pooled relative L2 error
+    /// sqrt(sum over samples ||y_int8 - y_fp32||^2 / sum over samples ||y_fp32||^2).
     public var error: Double
 }
 
@@ -24,15 +25,19 @@ public struct SensitivityReport: Sendable {
 /// own (graph inputs, ops that need a uint8 input from an INT8 neighbour) are
 /// skipped: they would measure nothing.
 ///
-/// The error of one sample and output is the relative L2 norm
-/// `||q - f|| / max(||f||, 1e-12)`; a layer's score is the mean over outputs
-/// and samples. Results are sorted worst first (ties by key, so the order is
-/// deterministic).
+/// The error of one output is its relative L2 norm pooled over the samples,
+/// `sqrt(sum_s ||q_s - f_s||^2) / max(sqrt(sum_s ||f_s||^2), 1e-12)`; a layer's
+/// score is the mean over outputs (or over the ones the caller names: the
+/// landmarks of a pose net rather than its auxiliary mask). Pooled, not a mean of per-sample ratios: a
+/// frame where the reference is nearly zero (an empty mask) would otherwise
+/// turn a tiny absolute error into a huge ratio and decide the ranking alone.
+/// Results are sorted worst first (ties by key, so the order is deterministic).
 public enum Sensitivity {
     /// `inputs[s][i]`: sample s, graph input i; `reference[s][o]`: its FP32 output o
     /// (`Calibrator.retainedInputs` / `retainedOutputs`). `progress(done, total)` after each layer.
+    /// `outputs`: the graph outputs (indices) the score averages over; nil = all.
     public static func analyze(model: Model, table: QuantTable, inputs: [[[Float]]], reference: [[[Float]]], threads: Int = 0,
-                               progress: ((Int, Int) -> Void)? = nil) throws -> SensitivityReport {
+                               outputs: [Int]? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> SensitivityReport {
         precondition(inputs.count == reference.count, "one reference output set per sample")
         guard !inputs.isEmpty else { return SensitivityReport() }
         let base = table.tensorQuantization
@@ -54,16 +59,21 @@ public enum Sensitivity {
                 report.failed.append((c.key, "\(error)"))
                 continue
             }
-            var total = 0.0, terms = 0
+            var err = [Double](repeating: 0, count: s.outputCount), ref = err
             for (sample, ins) in inputs.enumerated() {
                 s.setInputs(ins)
                 try s.run()
                 for o in 0 ..< s.outputCount {
-                    total += relativeL2(s.output(o), reference[sample][o])
-                    terms += 1
+                    let (e, r) = squaredError(s.output(o), reference[sample][o])
+                    err[o] += e
+                    ref[o] += r
                 }
             }
-            report.ranked.append(LayerSensitivity(key: c.key, int8Nodes: c.int8Nodes, error: terms > 0 ? total / Double(terms) : 0))
+            let scores = (outputs ?? Array(err.indices)).filter { err.indices.contains($0) }.map {
+                err[$0].squareRoot() / Swift.max(ref[$0].squareRoot(), 1e-12)
+            }
+            report.ranked.append(LayerSensitivity(key: c.key, int8Nodes: c.int8Nodes,
+                                                  error: scores.isEmpty ? 0 : scores.reduce(0, +) / Double(scores.count)))
         }
         report.ranked.sort { $0.error != $1.error ? $0.error > $1.error : $0.key < $1.key }
         return report
@@ -71,6 +81,12 @@ public enum Sensitivity {
 
     /// `||a - b|| / max(||b||, 1e-12)`, accumulated in Double.
     public static func relativeL2(_ a: UnsafeBufferPointer<Float>, _ b: [Float]) -> Double {
+        let (d, n) = squaredError(a, b)
+        return d.squareRoot() / Swift.max(n.squareRoot(), 1e-12)
+    }
+
+    /// (||a - b||^2, ||b||^2), accumulated in Double.
+    public static func squaredError(_ a: UnsafeBufferPointer<Float>, _ b: [Float]) -> (Double, Double) {
         precondition(a.count == b.count, "output sizes differ")
         var d = 0.0, n = 0.0
         for i in 0 ..< a.count {
@@ -79,7 +95,7 @@ public enum Sensitivity {
             d += e * e
             n += r * r
         }
-        return d.squareRoot() / Swift.max(n.squareRoot(), 1e-12)
+        return (d, n)
     }
 
     /// The keys of the `n` worst layers.

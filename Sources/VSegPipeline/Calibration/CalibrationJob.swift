@@ -28,9 +28,14 @@ public struct CalibrationOptions: Sendable {
     public var fp32: [String] = []
     /// Samples the sensitivity pass runs (evenly spaced over the calibration frames).
     public var sensitivityFrames = 8
+    /// Graph outputs (0-based) the sensitivity score is measured on; empty = all.
+    public var sensitivityOutputs: [Int] = []
     /// Measure each INT8 conv's mean output error per channel on all calibration
     /// frames and fold it into its bias (`BiasCorrection`, the table's `bias` lines).
     public var biasCorrection = true
+    /// Channel equalization strength for tensors read by dense convs (0...1), nil =
+    /// off (`ChannelEqualization`, the table's `equalize` lines).
+    public var equalization: Float? = ChannelEqualization.defaultStrength
     /// Memory for the retained frames' model inputs (bias correction and
     /// sensitivity); beyond it an evenly spread subset is used.
     public var retainBytes = 1 << 30
@@ -66,6 +71,13 @@ public enum CalibrationJob {
         let t0 = now()
         let sampler = try CalibrationFrameSampler(model: o.model, inputs: o.inputs, every: o.every, maxFrames: o.maxFrames)
         let analyze = o.sensitivity || o.keepFP32 > 0
+        if !o.sensitivityOutputs.isEmpty && !analyze {
+            throw PipelineError.usage("--sensitivity-output only applies to the sensitivity pass; add --sensitivity or --keep-fp32 N")
+        }
+        let outputCount = sampler.model.graph.outputs.count
+        if let bad = o.sensitivityOutputs.first(where: { $0 < 0 || $0 >= outputCount }) {
+            throw PipelineError.usage("--sensitivity-output \(bad): \(Self.fileName(sampler.modelPath)) has outputs 0 to \(outputCount - 1); pick one of those")
+        }
         // Sensitivity samples are spread over the frames and bias correction measures on the
         // retained ones: all frames while their inputs fit in `retainBytes`, else an evenly
         // spread subset of them (Calibrator halves it when full).
@@ -82,7 +94,8 @@ public enum CalibrationJob {
         let frames = try sampler.run(into: { calibrator.session.input(0) }) { _, _ in calibrator.addSample() }
         let digest = try QuantTable.sha256(file: sampler.modelPath)
         var table = calibrator.table(method: o.method, modelFile: Self.fileName(sampler.modelPath),
-                                     modelSHA256: digest, inputs: o.inputs, every: o.every)
+                                     modelSHA256: digest, inputs: o.inputs, every: o.every,
+                                     equalization: o.equalization)
         var ranked: [LayerSensitivity] = []
         var failed: [(key: String, reason: String)] = []
         var kept: [String] = []
@@ -93,7 +106,8 @@ public enum CalibrationJob {
             let reference = try inputs.map { try Self.outputs(of: calibrator.session, for: $0) }
             log?("sensitivity: quantizing one layer at a time on \(n) of the \(all.count) frames")
             let report = try Sensitivity.analyze(model: sampler.model, table: table, inputs: inputs, reference: reference,
-                                                 threads: o.threads ?? 0)
+                                                 threads: o.threads ?? 0,
+                                                 outputs: o.sensitivityOutputs.isEmpty ? nil : o.sensitivityOutputs)
             ranked = report.ranked
             failed = report.failed
             kept = Sensitivity.keepWorstFP32(ranked, o.keepFP32, in: &table)
