@@ -23,7 +23,9 @@ struct Calibrate: ParsableCommand {
         histograms, each side of zero separately). --sensitivity quantizes one layer \
         at a time and ranks the layers by output error pooled over the frames \
         (--sensitivity-output I: on model output I only); --keep-fp32 N marks the N \
-        worst fp32 in the table, --fp32 KEY marks a tensor by name.
+        worst fp32 in the table, --fp32 KEY marks a tensor by name. --trim-fp32 E \
+        then turns kept layers back to INT8, most time saved per unit of error first, \
+        while the whole table's relative output error stays at most E.
 
         Channel equalization (--equalize S, default 0.5; off disables it): a ReLU/ReLU6 \
         conv output read only by convs has each channel scaled up toward the tensor's \
@@ -76,6 +78,9 @@ struct Calibrate: ParsableCommand {
     @Option(name: .customLong("sensitivity-output"), help: ArgumentHelp("Rank layers by their error on this model output only (0-based index; repeatable; default: all outputs).", valueName: "i"))
     var sensitivityOutput: [Int] = []
 
+    @Option(name: .customLong("trim-fp32"), help: ArgumentHelp("After --keep-fp32, turn kept layers back to INT8, most time saved per unit of error first, while the whole table's relative output error stays at most E (e.g. 0.01).", valueName: "e"))
+    var trimFP32: Double?
+
     @Option(help: ArgumentHelp("Keep the node producing this tensor FP32 (a key from the table; repeatable).", valueName: "key"))
     var fp32: [String] = []
 
@@ -98,6 +103,10 @@ struct Calibrate: ParsableCommand {
         if frames < 1 { throw ValidationError("--frames must be at least 1, got \(frames)") }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1, got \(t)") }
         if keepFP32 < 0 { throw ValidationError("--keep-fp32 must be 0 or more, got \(keepFP32)") }
+        if let t = trimFP32 {
+            if !(t >= 0 && t.isFinite) { throw ValidationError("--trim-fp32 must be an error budget of 0 or more, got \(t)") }
+            if keepFP32 == 0 { throw ValidationError("--trim-fp32 trims the layers --keep-fp32 N keeps; add --keep-fp32 N") }
+        }
         if let o = out, o.isEmpty { throw ValidationError("--out must not be empty") }
         _ = try parsedMethod()
         _ = try parsedEqualize()
@@ -135,6 +144,7 @@ struct Calibrate: ParsableCommand {
         o.keepFP32 = keepFP32
         o.fp32 = fp32
         o.sensitivityOutputs = sensitivityOutput
+        o.trimFP32 = trimFP32
         o.threads = threads
         o.biasCorrection = biasCorrection
         o.equalization = try parsedEqualize()
@@ -156,6 +166,11 @@ struct Calibrate: ParsableCommand {
         }
         if !r.sensitivityFailures.isEmpty {
             print("sensitivity skipped \(r.sensitivityFailures.count) layers whose INT8 session failed to build (first: \(r.sensitivityFailures[0].key): \(r.sensitivityFailures[0].reason))")
+        }
+        if let t = r.trim {
+            let pct = t.fp32MACsBefore > 0 ? 100 * Double(t.fp32MACsBefore - t.fp32MACsAfter) / Double(t.fp32MACsBefore) : 0
+            print("trim: \(t.trimmed.count) of \(r.keptFP32.count + t.trimmed.count) kept layers back in INT8 (\(EvalTable.f(pct, 0))% of their MACs), "
+                  + "error \(EvalTable.f(t.baseScore, 6)) -> \(EvalTable.f(t.finalScore, 6)) (limit \(EvalTable.f(t.limit, 6)))")
         }
         if !r.sensitivity.isEmpty {
             print("most sensitive layers (relative L2 output error over the frames when quantized alone):")

@@ -59,6 +59,38 @@ final class CalibrationSensitivityTests: XCTestCase {
         XCTAssertFalse(again.ranked.map(\.key).contains("wide"))
     }
 
+    /// Trimming a table that keeps both convs FP32: "mild" costs almost nothing
+    /// in INT8 and goes back; "wide" would lose output 0 and stays FP32.
+    func testTrimTurnsCheapLayersBackToINT8() throws {
+        let model = try Model(graph: graph())
+        let c = try Calibrator(model: model, threads: 1, retainSamples: 4)
+        var r = SeededRandom(seed: 6)
+        for _ in 0 ..< 4 {
+            _ = c.session.input(0).update(fromContentsOf: r.floats(128, -1, 1))
+            c.addSample()
+        }
+        var table = c.table(method: .minmax, modelFile: "mem", modelSHA256: String(repeating: "0", count: 64))
+        table.markFP32(["wide", "mild"])
+        let report = try Sensitivity.trimFP32(model: model, table: &table, inputs: c.retainedInputs,
+                                              reference: c.retainedOutputs, threads: 1, budget: 0.05)
+        XCTAssertEqual(report.trimmed, ["mild"])
+        XCTAssertEqual(table.tensorQuantization["mild"]?.keepFP32, false)
+        XCTAssertEqual(table.tensorQuantization["wide"]?.keepFP32, true)
+        XCTAssertEqual(report.baseScore, 0, accuracy: 1e-6, "both convs FP32: nothing runs INT8")
+        XCTAssertGreaterThan(report.finalScore, report.baseScore)
+        XCTAssertLessThanOrEqual(report.finalScore, 0.05)
+        XCTAssertEqual(report.limit, 0.05)
+        XCTAssertGreaterThan(report.fp32MACsBefore, report.fp32MACsAfter)
+        XCTAssertEqual(report.fp32MACsAfter, 64 * 2 * 2, "wide: 8x8 pixels x 2 channels x 2 inputs")
+
+        // A budget below what any layer costs keeps the table as it was.
+        table.markFP32(["mild"])
+        let none = try Sensitivity.trimFP32(model: model, table: &table, inputs: c.retainedInputs,
+                                            reference: c.retainedOutputs, threads: 1, budget: 1e-9)
+        XCTAssertTrue(none.trimmed.isEmpty)
+        XCTAssertEqual(table.entries.filter(\.keepFP32).map(\.key).sorted(), ["mild", "wide"])
+    }
+
     /// The score pools the error over frames: a frame whose reference output is
     /// nearly zero (an empty mask) adds its tiny absolute error, not a ratio of
     /// 1 that would rank a harmless layer first.

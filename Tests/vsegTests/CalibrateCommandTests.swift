@@ -99,13 +99,18 @@ final class CalibrateCommandTests: XCTestCase {
         XCTAssertTrue(t.contains { $0.hasPrefix("equalize ") })
     }
 
-    func testSensitivityOnOneOutput() throws {
+    func testSensitivityOnOneOutputAndTrim() throws {
         let video = try Harness.requireSample("carphone_pristine.mp4")
         let out = try Harness.scratch("calibrate-sens-out").appendingPathComponent("o.qtable").path
-        let r = try calibrate(["--model", "selfie", "-i", video, "--frames", "2", "--sensitivity", "--sensitivity-output", "0",
-                               "--no-bias-correction", "--out", out])
+        let r = try calibrate(["--model", "selfie", "-i", video, "--frames", "2", "--keep-fp32", "6", "--sensitivity-output", "0",
+                               "--trim-fp32", "0.05", "--no-bias-correction", "--out", out])
         let summary = String(decoding: r.stdout, as: UTF8.self)
         XCTAssertTrue(summary.contains("most sensitive layers"), summary)
+        let trim = try XCTUnwrap(summary.split(separator: "\n").first { $0.hasPrefix("trim: ") }, summary)
+        // "trim: K of 6 kept layers back in INT8 (...), error a -> b (limit 0.05)"
+        let k = try XCTUnwrap(Int(trim.split(separator: " ")[1]))
+        XCTAssertTrue(trim.contains("of 6 kept layers"), String(trim))
+        XCTAssertEqual(try lines(out).filter { $0.hasPrefix("tensor ") && $0.hasSuffix(" fp32") }.count, 6 - k)
     }
 
     func testDefaultOutputIsCalibrationDirectory() throws {
@@ -143,6 +148,8 @@ final class CalibrateCommandTests: XCTestCase {
         try expectFailure(["--model", "selfie", "-i", video, "--sensitivity", "--sensitivity-output", "1"], code: 2,
                           mentions: "--sensitivity-output 1")
         try expectFailure(["--model", "selfie", "-i", video, "--sensitivity-output", "0"], code: 2, mentions: "--sensitivity-output")
+        try expectFailure(["--model", "selfie", "-i", video, "--trim-fp32", "0.01"], code: 2, mentions: "--keep-fp32")
+        try expectFailure(["--model", "selfie", "-i", video, "--keep-fp32", "2", "--trim-fp32", "-1"], code: 2, mentions: "--trim-fp32")
         try expectFailure(["--model", "selfie", "-i", "/nonexistent/clip.mp4", "--out", out], code: 3, mentions: "/nonexistent/clip.mp4")
         try expectFailure(["--model", "no_such_model", "-i", video, "--out", out], code: 4, mentions: "no_such_model")
         // A path through a regular file cannot be written, even as root.

@@ -100,6 +100,13 @@ final class CalibrationReproductionTests: XCTestCase {
         XCTAssertNil(Self.numericMismatch(base, base.replacingOccurrences(of: "-1 1 0.0078125", with: "-1.0004 1 0.0078135")))
         XCTAssertNotNil(Self.numericMismatch(base, base.replacingOccurrences(of: "-1 1 0.0078125", with: "-1.01 1 0.0078125")))
         XCTAssertNotNil(Self.numericMismatch(base, base.replacingOccurrences(of: "tensor b 0 6", with: "tensor c 0 6")))
+
+        let eq = base + "equalize b 1 2.5 64\n"
+        XCTAssertNil(Self.numericMismatch(eq, eq.replacingOccurrences(of: "2.5 64", with: "2.50097656 63.9990234")),
+                     "one 1/1024 step of a factor is rounding")
+        XCTAssertNotNil(Self.numericMismatch(eq, eq.replacingOccurrences(of: "2.5 64", with: "2.51 64")))
+        XCTAssertNotNil(Self.numericMismatch(eq, eq.replacingOccurrences(of: "2.5 64", with: "2.5")))
+        XCTAssertNotNil(Self.numericMismatch(eq, base), "a missing equalize line is a real change")
     }
 
     /// Tables made on a CPU whose FP32 kernels round differently (AVX2 vs AVX-512
@@ -107,21 +114,34 @@ final class CalibrationReproductionTests: XCTestCase {
     /// the sensitivity ranking may swap which layer is kept FP32. Those still count
     /// as reproduced: same header, same tensors in the same order, every number
     /// within 1e-3 relative (zero point within 1), fp32 marks differing by at most
-    /// one swap. Bias corrections (means of INT8 - FP32 errors, so they move with
+    /// one swap, equalization factors within one 1/1024 step. Bias corrections (means of INT8 - FP32 errors, so they move with
     /// the ranges' rounding) must be within a tenth of their tensor's quantization
     /// step; after an fp32 swap only their channel counts are compared (every conv
     /// downstream of the swap measures other errors). Anything else is a real
     /// change: returns what differs, or nil.
     static func numericMismatch(_ want: String, _ got: String) -> String? {
-        func split(_ text: String) -> (lines: [String], bias: [String: [Double]]) {
-            var lines: [String] = [], bias: [String: [Double]] = [:]
+        func split(_ text: String) -> (lines: [String], bias: [String: [Double]], equalize: [String: [Double]]) {
+            var lines: [String] = [], bias: [String: [Double]] = [:], equalize: [String: [Double]] = [:]
             for l in text.split(separator: "\n").map(String.init) {
                 let f = l.split(separator: " ")
-                if f.first == "bias", f.count > 2 { bias[String(f[1])] = f.dropFirst(2).map { Double($0) ?? .nan } } else { lines.append(l) }
+                let values = f.dropFirst(2).map { Double($0) ?? .nan }
+                if f.first == "bias", f.count > 2 { bias[String(f[1])] = values }
+                else if f.first == "equalize", f.count > 2 { equalize[String(f[1])] = values }
+                else { lines.append(l) }
             }
-            return (lines, bias)
+            return (lines, bias, equalize)
         }
-        let (a, biasA) = split(want), (b, biasB) = split(got)
+        let (a, biasA, eqA) = split(want), (b, biasB, eqB) = split(got)
+        // Equalization runs before sensitivity: the same tensors whatever the fp32 marks.
+        if Set(eqA.keys) != Set(eqB.keys) { return "equalize lines for other tensors" }
+        for (key, p) in eqA {
+            let q = eqB[key]!
+            guard p.count == q.count else { return "equalize \(key): \(p.count) vs \(q.count) channels" }
+            // Factors are multiples of 1/1024 from per-channel maxima: one step of slack.
+            for (x, y) in zip(p, q) where !(abs(x - y) <= 1.0 / 1024 + 1e-3 * max(x, y)) {
+                return "equalize \(key): \(x) vs \(y)"
+            }
+        }
         guard a.count == b.count else { return "\(a.count) vs \(b.count) lines" }
         var fp32Differences = 0
         var scales: [String: Double] = [:]

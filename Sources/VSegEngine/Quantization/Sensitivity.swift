@@ -59,24 +59,125 @@ public enum Sensitivity {
                 report.failed.append((c.key, "\(error)"))
                 continue
             }
-            var err = [Double](repeating: 0, count: s.outputCount), ref = err
-            for (sample, ins) in inputs.enumerated() {
-                s.setInputs(ins)
-                try s.run()
-                for o in 0 ..< s.outputCount {
-                    let (e, r) = squaredError(s.output(o), reference[sample][o])
-                    err[o] += e
-                    ref[o] += r
-                }
-            }
-            let scores = (outputs ?? Array(err.indices)).filter { err.indices.contains($0) }.map {
-                err[$0].squareRoot() / Swift.max(ref[$0].squareRoot(), 1e-12)
-            }
             report.ranked.append(LayerSensitivity(key: c.key, int8Nodes: c.int8Nodes,
-                                                  error: scores.isEmpty ? 0 : scores.reduce(0, +) / Double(scores.count)))
+                                                  error: try pooledScore(s, inputs: inputs, reference: reference, outputs: outputs)))
         }
         report.ranked.sort { $0.error != $1.error ? $0.error > $1.error : $0.key < $1.key }
         return report
+    }
+
+    /// What `trimFP32` did.
+    public struct TrimReport: Sendable {
+        /// Score of the table as it came in (every kept layer FP32).
+        public var baseScore = 0.0
+        /// Highest score the trimmed table may reach: max(baseScore, budget).
+        public var limit = 0.0
+        /// Score of the table as it leaves.
+        public var finalScore = 0.0
+        /// Keys turned back to INT8, in the order accepted.
+        public var trimmed: [String] = []
+        /// Multiply-accumulates per run of the layers kept FP32, before and after.
+        public var fp32MACsBefore = 0
+        public var fp32MACsAfter = 0
+    }
+
+    /// Turns layers that `table` keeps FP32 (after `keepWorstFP32`) back to INT8
+    /// while the score of the whole table (the pooled relative L2 of `analyze`, on
+    /// the same samples and outputs, with every INT8 layer at once) stays at most
+    /// `budget`. Two passes: first each kept layer is tried alone on top of the
+    /// table, giving its extra error in this configuration; then the layers are
+    /// taken in order of multiply-accumulates saved per unit of extra error (a
+    /// knapsack-style greedy), each kept INT8 if the table's score stays within
+    /// the budget. Single-layer sensitivity ranks layers one at a time against an
+    /// all-FP32 model and cannot see that two layers' errors add up or cancel;
+    /// this measures the configuration that will run and spends the FP32 time
+    /// where it buys the most accuracy.
+    public static func trimFP32(model: Model, table: inout QuantTable, inputs: [[[Float]]], reference: [[[Float]]],
+                                threads: Int = 0, outputs: [Int]? = nil, budget: Double,
+                                progress: ((Int, Int) -> Void)? = nil) throws -> TrimReport {
+        precondition(inputs.count == reference.count, "one reference output set per sample")
+        var report = TrimReport()
+        guard !inputs.isEmpty else { return report }
+        let calib = try Session(model: model, threads: 1, precision: .fp32Calibration)
+        let cost = macs(calib.graph)
+        let kept: [String] = table.entries.filter(\.keepFP32).map(\.key)
+        func score(_ t: [String: TensorQuantization]) throws -> Double {
+            let s = try Session(model: model, threads: threads, precision: .int8(t))
+            return try pooledScore(s, inputs: inputs, reference: reference, outputs: outputs)
+        }
+        var current = table.tensorQuantization
+        report.baseScore = try score(current)
+        report.limit = Swift.max(report.baseScore, budget)
+        report.finalScore = report.baseScore
+        report.fp32MACsBefore = kept.reduce(0) { $0 + (cost[$1] ?? 0) }
+        // Pass 1: each layer alone on top of the table.
+        var gain: [String: Double] = [:]
+        for (n, key) in kept.enumerated() {
+            defer { progress?(n + 1, 2 * kept.count) }
+            var candidate = current
+            candidate[key]!.keepFP32 = false
+            guard let e = try? score(candidate), e <= report.limit else { continue }
+            let extra = Swift.max(e - report.baseScore, 1e-9)
+            gain[key] = Double(cost[key] ?? 0) / extra
+        }
+        // Pass 2: most MACs per unit of error first, cumulative.
+        let order = gain.keys.sorted { (a: String, b: String) -> Bool in
+            let ga = gain[a]!, gb = gain[b]!
+            return ga != gb ? ga > gb : a < b
+        }
+        for (n, key) in order.enumerated() {
+            defer { progress?(kept.count + n + 1, kept.count + order.count) }
+            var candidate = current
+            candidate[key]!.keepFP32 = false
+            guard let e = try? score(candidate), e <= report.limit else { continue }
+            current = candidate
+            report.finalScore = e
+            report.trimmed.append(key)
+        }
+        let trimmed = Set(report.trimmed)
+        for i in table.entries.indices where trimmed.contains(table.entries[i].key) { table.entries[i].keepFP32 = false }
+        report.fp32MACsAfter = kept.filter { !trimmed.contains($0) }.reduce(0) { $0 + (cost[$1] ?? 0) }
+        return report
+    }
+
+    /// Mean over the outputs of the relative L2 error pooled over the samples.
+    static func pooledScore(_ s: Session, inputs: [[[Float]]], reference: [[[Float]]], outputs: [Int]?) throws -> Double {
+        var err = [Double](repeating: 0, count: s.outputCount), ref = err
+        for (sample, ins) in inputs.enumerated() {
+            s.setInputs(ins)
+            try s.run()
+            for o in 0 ..< s.outputCount {
+                let (e, r) = squaredError(s.output(o), reference[sample][o])
+                err[o] += e
+                ref[o] += r
+            }
+        }
+        let scores = (outputs ?? Array(err.indices)).filter { err.indices.contains($0) }.map {
+            err[$0].squareRoot() / Swift.max(ref[$0].squareRoot(), 1e-12)
+        }
+        return scores.isEmpty ? 0 : scores.reduce(0, +) / Double(scores.count)
+    }
+
+    /// Multiply-accumulates per run of the node producing each tensor key (convs:
+    /// output elements x taps x input channels per group; other ops: output elements).
+    static func macs(_ g: Graph) -> [String: Int] {
+        let keys = Session.tensorKeys(g)
+        var out: [String: Int] = [:]
+        for node in g.nodes {
+            guard let t = node.outputs.first, t >= 0 else { continue }
+            let elements = g.tensors[t].shape.reduce(1) { $0 * Swift.max($1, 1) }
+            var per = 1
+            switch node.op {
+            case let .conv2D(a), let .transposeConv2D(a, _):
+                let w = node.inputs.count > 1 && node.inputs[1] >= 0 ? g.tensors[node.inputs[1]].shape : []
+                per = a.kernel.h * a.kernel.w * (w.last ?? 1)
+            case let .depthwiseConv2D(a, _):
+                per = a.kernel.h * a.kernel.w
+            default: break
+            }
+            out[keys[t]] = elements * per
+        }
+        return out
     }
 
     /// `||a - b|| / max(||b||, 1e-12)`, accumulated in Double.

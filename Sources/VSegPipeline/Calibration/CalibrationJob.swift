@@ -30,6 +30,10 @@ public struct CalibrationOptions: Sendable {
     public var sensitivityFrames = 8
     /// Graph outputs (0-based) the sensitivity score is measured on; empty = all.
     public var sensitivityOutputs: [Int] = []
+    /// After `keepFP32`, turn kept layers back to INT8 while the whole table's
+    /// pooled relative output error stays at most this (`Sensitivity.trimFP32`);
+    /// nil = off.
+    public var trimFP32: Double?
     /// Measure each INT8 conv's mean output error per channel on all calibration
     /// frames and fold it into its bias (`BiasCorrection`, the table's `bias` lines).
     public var biasCorrection = true
@@ -61,6 +65,8 @@ public struct CalibrationResult: Sendable {
     public var sensitivityFailures: [(key: String, reason: String)]
     /// The convs bias correction visited, in graph order; empty when it was off.
     public var biasCorrection: [BiasCorrectionStep] = []
+    /// What `--trim-fp32` did (nil when off).
+    public var trim: Sensitivity.TrimReport?
 }
 
 /// Samples frames, collects statistics, optionally ranks layer sensitivity,
@@ -99,6 +105,7 @@ public enum CalibrationJob {
         var ranked: [LayerSensitivity] = []
         var failed: [(key: String, reason: String)] = []
         var kept: [String] = []
+        var trim: Sensitivity.TrimReport?
         if analyze {
             let all = calibrator.retainedInputs
             let n = min(max(1, o.sensitivityFrames), all.count)
@@ -111,6 +118,14 @@ public enum CalibrationJob {
             ranked = report.ranked
             failed = report.failed
             kept = Sensitivity.keepWorstFP32(ranked, o.keepFP32, in: &table)
+            if let budget = o.trimFP32, !kept.isEmpty {
+                log?("trim: trying the \(kept.count) FP32 layers back in INT8 (2 passes)")
+                trim = try Sensitivity.trimFP32(model: sampler.model, table: &table, inputs: inputs, reference: reference,
+                                                threads: o.threads ?? 0,
+                                                outputs: o.sensitivityOutputs.isEmpty ? nil : o.sensitivityOutputs,
+                                                budget: budget)
+                kept.removeAll { trim!.trimmed.contains($0) }
+            }
         }
         table.markFP32(o.fp32)
         var corrections: [BiasCorrectionStep] = []
@@ -130,7 +145,7 @@ public enum CalibrationJob {
         try table.write(path: out)
         return CalibrationResult(table: table, tablePath: out, modelPath: sampler.modelPath, frames: frames,
                                  seconds: Double(now() - t0) / 1e9, sensitivity: ranked, keptFP32: kept,
-                                 sensitivityFailures: failed, biasCorrection: corrections)
+                                 sensitivityFailures: failed, biasCorrection: corrections, trim: trim)
     }
 
     /// The session's outputs for one sample (one array per graph input).
