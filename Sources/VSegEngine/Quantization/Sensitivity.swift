@@ -159,7 +159,8 @@ public enum Sensitivity {
     }
 
     /// Multiply-accumulates per run of the node producing each tensor key (convs:
-    /// output elements x taps x input channels per group; other ops: output elements).
+    /// output elements x taps x input channels per group, a transposed conv's
+    /// taps divided by its stride; other ops: output elements).
     static func macs(_ g: Graph) -> [String: Int] {
         let keys = Session.tensorKeys(g)
         var out: [String: Int] = [:]
@@ -168,9 +169,15 @@ public enum Sensitivity {
             let elements = g.tensors[t].shape.reduce(1) { $0 * Swift.max($1, 1) }
             var per = 1
             switch node.op {
-            case let .conv2D(a), let .transposeConv2D(a, _):
+            case let .conv2D(a):
                 let w = node.inputs.count > 1 && node.inputs[1] >= 0 ? g.tensors[node.inputs[1]].shape : []
                 per = a.kernel.h * a.kernel.w * (w.last ?? 1)
+            case let .transposeConv2D(a, _):
+                // Each output pixel gathers about (kH / sH) x (kW / sW) taps per input channel.
+                let w = node.inputs.count > 1 && node.inputs[1] >= 0 ? g.tensors[node.inputs[1]].shape : []
+                let th = (a.kernel.h + a.stride.h - 1) / Swift.max(a.stride.h, 1)
+                let tw = (a.kernel.w + a.stride.w - 1) / Swift.max(a.stride.w, 1)
+                per = th * tw * (w.last ?? 1)
             case let .depthwiseConv2D(a, _):
                 per = a.kernel.h * a.kernel.w
             default: break
