@@ -30,14 +30,20 @@ final class CalibrationSensitivityTests: XCTestCase {
         return g
     }
 
-    func testWideRangeLayerRanksFirst() throws {
+    /// The graph's model and a calibrator that has seen 4 seeded samples (all retained).
+    func calibrated(seed: UInt64) throws -> (Model, Calibrator) {
         let model = try Model(graph: graph())
         let c = try Calibrator(model: model, threads: 1, retainSamples: 4)
-        var r = SeededRandom(seed: 5)
+        var r = SeededRandom(seed: seed)
         for _ in 0 ..< 4 {
             _ = c.session.input(0).update(fromContentsOf: r.floats(128, -1, 1))
             c.addSample()
         }
+        return (model, c)
+    }
+
+    func testWideRangeLayerRanksFirst() throws {
+        let (model, c) = try calibrated(seed: 5)
         var table = c.table(method: .minmax, modelFile: "mem", modelSHA256: String(repeating: "0", count: 64))
         XCTAssertNotNil(table.entries.first { $0.key == "wide" })
         let report = try Sensitivity.analyze(model: model, table: table, inputs: c.retainedInputs, reference: c.retainedOutputs, threads: 1)
@@ -62,13 +68,7 @@ final class CalibrationSensitivityTests: XCTestCase {
     /// Trimming a table that keeps both convs FP32: "mild" costs almost nothing
     /// in INT8 and goes back; "wide" would lose output 0 and stays FP32.
     func testTrimTurnsCheapLayersBackToINT8() throws {
-        let model = try Model(graph: graph())
-        let c = try Calibrator(model: model, threads: 1, retainSamples: 4)
-        var r = SeededRandom(seed: 6)
-        for _ in 0 ..< 4 {
-            _ = c.session.input(0).update(fromContentsOf: r.floats(128, -1, 1))
-            c.addSample()
-        }
+        let (model, c) = try calibrated(seed: 6)
         var table = c.table(method: .minmax, modelFile: "mem", modelSHA256: String(repeating: "0", count: 64))
         table.markFP32(["wide", "mild"])
         let report = try Sensitivity.trimFP32(model: model, table: &table, inputs: c.retainedInputs,
