@@ -26,10 +26,14 @@ struct Eval: ParsableCommand {
         (per frame, mean over frames, pooled) and the mean absolute probability \
         difference, plus background/foreground class scores; class models report pixel \
         accuracy, mean class accuracy, per-class IoU, mIoU (over classes present in \
-        either map), frequency-weighted IoU and Dice.
+        either map), frequency-weighted IoU and Dice. A model whose descriptor has a \
+        landmarks output (pose_landmark_full) also reports, when two runs are \
+        compared, the landmarks' mean and max distance in the model's input pixels \
+        and PCK@0.1 (share within 0.1 x the diagonal of the reference pose's box).
 
         Examples:
           vseg eval --model selfie --input samples/carphone_pristine.mp4 --compare fp32,int8
+          vseg eval --model pose --input samples/carphone_pristine.mp4 --compare fp32,int8
           vseg eval --model selfie --input samples/bikes.mp4 --every 5 --compare fp32,threshold=0.4 --json -
           vseg eval --model models/fcn.onnx --input frames/ --labels gt/ --json report.json
         """)
@@ -156,6 +160,9 @@ enum EvalTable {
             if let b = c.binary {
                 out += "  foreground IoU (thresholds \(b.referenceThreshold) / \(b.candidateThreshold)): mean \(f(b.meanIoU))  pooled \(f(b.pooledIoU))  min \(f(b.minIoU))\n"
                 out += "  mean abs probability difference: \(f(b.meanAbsDifference, 6))  max \(f(Double(b.maxAbsDifference), 6))\n"
+            }
+            if let k = c.keypoints {
+                out += "  landmarks (output \(k.output), \(k.count) per frame, \(k.unit)): mean distance \(f(k.meanDistance, 3))  max \(f(Double(k.maxDistance), 3))  PCK@\(k.pckAlpha) \(f(k.pck))\n"
             }
             let m = c.classes
             out += "  pixel accuracy \(f(m.pixelAccuracy))  mean class accuracy \(f(m.meanClassAccuracy))  mIoU \(f(m.meanIoU))  fwIoU \(f(m.frequencyWeightedIoU))  mean Dice \(f(m.meanDice))\n"

@@ -59,6 +59,38 @@ final class EvalTests: XCTestCase {
         }
     }
 
+    /// pose_landmark_full: the landmarks (output 0) are compared next to its mask,
+    /// in input pixels, with PCK@0.1 of the reference pose's box diagonal.
+    func testPoseLandmarksAreCompared() throws {
+        let video = try Harness.requireSample("carphone_pristine.mp4")
+        let same = try XCTUnwrap(comparisons(try evalJSON(["--model", "pose", "--input", video, "--frames", "3",
+                                                           "--compare", "fp32,fp32"])).first)
+        let k = try XCTUnwrap(same["keypoints"] as? [String: Any], "a landmarks model reports keypoints")
+        XCTAssertEqual(k["output"] as? Int, 0)
+        XCTAssertEqual(k["count"] as? Int, 39)
+        XCTAssertEqual(k["unit"] as? String, "input pixels")
+        XCTAssertEqual(try double(k, "meanDistance"), 0)
+        XCTAssertEqual(try double(k, "pck"), 1)
+
+        let int8 = try XCTUnwrap(comparisons(try evalJSON(["--model", "pose", "--input", video, "--every", "10",
+                                                           "--compare", "fp32,int8"])).first)
+        let q = try XCTUnwrap(int8["keypoints"] as? [String: Any])
+        let mean = try double(q, "meanDistance"), pck = try double(q, "pck")
+        XCTAssertGreaterThan(mean, 0, "INT8 moves the landmarks somewhat")
+        XCTAssertLessThan(mean, 3, "the committed table keeps them within about a pixel")
+        XCTAssertGreaterThanOrEqual(try double(q, "maxDistance"), mean)
+        XCTAssertGreaterThan(pck, 0.9)
+        XCTAssertEqual(try double(q, "pckAlpha"), 0.1, accuracy: 1e-6)
+
+        let r = try Harness.vseg(["eval", "--model", "pose", "--input", video, "--frames", "2", "--compare", "fp32,fp32"], timeout: 120)
+        XCTAssertTrue(String(decoding: r.stdout, as: UTF8.self).contains("landmarks (output 0, 39 per frame, input pixels): mean distance 0.000"),
+                      String(decoding: r.stdout, as: UTF8.self))
+
+        let selfie = try XCTUnwrap(comparisons(try evalJSON(["--model", "selfie", "--input", video, "--frames", "2",
+                                                             "--compare", "fp32,fp32"])).first)
+        XCTAssertNil(selfie["keypoints"], "a mask model has no landmarks")
+    }
+
     func testRunAgainstItselfIsExact() throws {
         let video = try Harness.requireSample("carphone_pristine.mp4")
         // A second, separately loaded copy of the same model must agree bit for bit.

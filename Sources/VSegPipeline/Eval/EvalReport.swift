@@ -31,6 +31,25 @@ public struct EvalReport: Codable, Sendable {
         public var binary: BinaryMetrics?
         /// Per-class scores (class models; mask models as background/foreground).
         public var classes: ClassMetrics
+        /// Landmark agreement (models whose descriptor has a `landmarks` output;
+        /// compare mode only).
+        public var keypoints: KeypointMetrics?
+    }
+
+    public struct KeypointMetrics: Codable, Sendable {
+        /// The model output the landmarks come from.
+        public var output: Int
+        /// Landmarks compared per frame (the named ones: 33 body landmarks of pose_landmark_full).
+        public var count: Int
+        /// Distances are in the model's input pixels (256x256 for pose_landmark_full).
+        public var unit: String
+        /// Mean over frames and landmarks of the x/y distance.
+        public var meanDistance: Double?
+        public var maxDistance: Float
+        /// PCK: share of landmarks within `pckAlpha` x the diagonal of the
+        /// reference's landmark bounding box in that frame.
+        public var pckAlpha: Float
+        public var pck: Double?
     }
 
     public struct BinaryMetrics: Codable, Sendable {
@@ -92,6 +111,18 @@ extension EvalReport.ClassMetrics {
                                 referencePixels: m.groundTruthPixels(c), candidatePixels: m.predictedPixels(c),
                                 iou: m.iou(c), accuracy: m.classAccuracy(c), dice: m.dice(c))
         }
+    }
+}
+
+extension EvalReport.KeypointMetrics {
+    public init(_ a: KeypointAccumulator, output: Int, count: Int) {
+        self.output = output
+        self.count = count
+        unit = "input pixels"
+        meanDistance = a.meanDistance
+        maxDistance = a.maxDistance
+        pckAlpha = a.alpha
+        pck = a.pck
     }
 }
 

@@ -54,6 +54,10 @@ public final class Evaluator {
     private var specs: [EvalRunSpec] = []
     private var confusion: [ConfusionMatrix] = []
     private var binary: [BinaryMaskAccumulator] = []
+    /// Landmarks of the model (descriptor output of kind `landmarks`), compare mode.
+    private var landmarks: LandmarkLayout?
+    private var keypoints = KeypointAccumulator(alpha: 0.1, referenceSize: .boundingBoxDiagonal)
+    private var landmarkScratch: [[Keypoint]] = []
     private(set) var kind: SegmentationResult.Kind?
     private var frames = 0
     // Labels mode scratch, sized on the first label (one geometry per input).
@@ -107,6 +111,7 @@ public final class Evaluator {
             if !prepared {
                 for s in stages { try s.prepare(source: source.info) }
                 prepared = true
+                if options.labelsDirectory == nil { landmarks = try LandmarkLayout(stages) }
             }
             if options.labelsDirectory != nil { imageNames = Self.imageNames(uri) }
             var index = 0
@@ -146,6 +151,11 @@ public final class Evaluator {
                 }
             }
             confusion[0].add(groundTruth: a.sourceLabels, prediction: b.sourceLabels)
+            if let l = landmarks {
+                if landmarkScratch.isEmpty { landmarkScratch = Array(repeating: [], count: stages.count) }
+                for i in 0 ..< 2 { l.read(stages[i], into: &landmarkScratch[i]) }
+                keypoints.add(reference: landmarkScratch[0], candidate: landmarkScratch[1])
+            }
         }
     }
 
@@ -216,12 +226,52 @@ public final class Evaluator {
             let candidate = options.labelsDirectory != nil ? specs[i].description : specs[1].description
             comparisons.append(EvalReport.Comparison(reference: reference, candidate: candidate, kind: isMask ? "mask" : "classes",
                                                      binary: isMask ? EvalReport.BinaryMetrics(binary[i]) : nil,
-                                                     classes: EvalReport.ClassMetrics(confusion[i], names: names)))
+                                                     classes: EvalReport.ClassMetrics(confusion[i], names: names),
+                                                     keypoints: landmarks.map { EvalReport.KeypointMetrics(keypoints, output: $0.output, count: $0.count) }))
         }
         return EvalReport(model: options.model, modelPath: (stages.first as? SegmentationStage)?.modelPath,
                           inputs: options.inputs, every: options.every, frames: frames,
                           mode: options.labelsDirectory != nil ? "labels" : "compare", labels: options.labelsDirectory,
                           comparisons: comparisons,
                           quantTable: stages.lazy.compactMap { ($0 as? SegmentationStage)?.quantTablePath }.first)
+    }
+}
+
+/// Where a model's landmarks are: the descriptor's `landmarks` output, read as
+/// `fields` floats per landmark with x, y first (x, y in input pixels) and, from
+/// 4 fields on, a visibility logit 4th (the score). The landmarks the output's
+/// labels name are compared (all 39 of pose_landmark_full: 33 body points and 6
+/// auxiliary ones); without labels, every record.
+struct LandmarkLayout {
+    var output: Int
+    var count: Int
+    var fields: Int
+
+    /// Nil when the model has no landmarks output. Throws when its size cannot
+    /// be split into landmarks of 2 to 5 fields.
+    init?(_ stages: [PipelineStage]) throws {
+        guard let stage = stages.first as? SegmentationStage, let d = stage.descriptor, let s = stage.session,
+              let spec = d.outputs.first(where: { $0.kind == .landmarks }), spec.index < s.outputCount else { return nil }
+        let total = s.outputShape(spec.index).reduce(1) { $0 * max($1, 1) }
+        let named = spec.labels?.count ?? 0
+        // The widest record that divides the output and holds every named landmark.
+        guard let f = [5, 4, 3, 2].first(where: { total % $0 == 0 && total / $0 >= named }) else {
+            throw EvalError.incomparable(detail: "output \(spec.index) (landmarks) has \(total) values, not a whole number of 2 to 5-field landmarks")
+        }
+        output = spec.index
+        fields = f
+        count = named > 0 ? named : total / f
+    }
+
+    /// The landmarks of the stage's last run (its session's output).
+    func read(_ stage: PipelineStage, into out: inout [Keypoint]) {
+        guard let s = (stage as? SegmentationStage)?.session else { return }
+        let v = s.output(output)
+        out.removeAll(keepingCapacity: true)
+        for i in 0 ..< count {
+            let r = i * fields
+            let score: Float = fields >= 4 ? 1 / (1 + expf(-v[r + 3])) : 1
+            out.append(Keypoint(x: v[r], y: v[r + 1], score: score, id: i))
+        }
     }
 }
