@@ -14,6 +14,9 @@ public enum EngineError: UserFacingError {
     case invalidShape(tensor: String, detail: String)
     /// The caller gave an input of the wrong shape/size.
     case inputMismatch(detail: String)
+    /// A quantization table line that does not fit the model's graph (a hand
+    /// edit, or a table from a vseg whose passes named tensors differently).
+    case tableMismatch(tensor: String, detail: String)
 
     public var description: String {
         switch self {
@@ -29,6 +32,8 @@ public enum EngineError: UserFacingError {
             return "tensor \(tensor): \(detail); check the input size the model expects"
         case let .inputMismatch(detail):
             return "model input: \(detail)"
+        case let .tableMismatch(tensor, detail):
+            return "quantization table, tensor \(tensor): \(detail); re-run vseg calibrate for this model (or fix the line)"
         }
     }
 

@@ -234,13 +234,12 @@ public enum ChannelEqualization {
         for s in all { byTensor[s.tensor] = s }
         for (t, key) in keys.enumerated() {
             guard let f = table[key]?.equalization else { continue }
-            let name = g.tensors[t].name
             guard let s = byTensor[t] else {
-                throw EngineError.invalidOp(node: name, detail: "the table equalizes \(key), which is not a conv output read only by convs (through Pad/pooling); re-run vseg calibrate")
+                throw EngineError.tableMismatch(tensor: key, detail: "its equalize line names a tensor that is not a conv output read only by convs (through Pad/pooling)")
             }
             let channels = g.tensors[t].shape.last ?? 0
             guard f.count == channels, f.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-                throw EngineError.invalidOp(node: name, detail: "the table's equalize line for \(key) has \(f.count) values, the tensor has \(channels) channels (all must be positive); re-run vseg calibrate")
+                throw EngineError.tableMismatch(tensor: key, detail: "its equalize line has \(f.count) values for \(channels) channels (all must be positive)")
             }
             if case let .depthwiseConv2D(_, m) = g.nodes[s.producer].op {
                 scaleDepthwise(&g, s.producer, factor: f, multiplier: m, divide: false, tag: "equalized")

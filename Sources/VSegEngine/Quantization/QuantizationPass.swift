@@ -160,7 +160,7 @@ public enum QuantizationPass {
         let out = g.tensors[n.outputs[0]]
         let channels = out.shape.last ?? 0
         guard correction.count == channels else {
-            throw EngineError.invalidOp(node: n.name, detail: "the table's bias correction for \(out.name) has \(correction.count) values, the conv has \(channels) output channels; re-run vseg calibrate")
+            throw EngineError.tableMismatch(tensor: out.name, detail: "its bias line has \(correction.count) values, the conv producing it has \(channels) output channels")
         }
         var bias = [Float](repeating: 0, count: channels)
         if n.inputs.count > 2, n.inputs[2] >= 0 {
